@@ -1,0 +1,338 @@
+package dynamo
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"sectorhub/shared/directory"
+	"sectorhub/shared/imports"
+)
+
+const (
+	directoryPK = "DIRECTORY"
+	currentSK   = "CURRENT"
+	versionSK   = "VERSION#"
+	orgSK       = "ORG#"
+	chunkSK     = "CHUNK#"
+
+	// chunkBytes bounds the compressed size of one snapshot chunk, well under DynamoDB's
+	// 400 KB item limit, so a 1 MB Query page returns two or three chunks.
+	chunkBytes = 300 << 10
+	// writers is how many batch writes run at once while writing a version.
+	writers = 4
+)
+
+func versionPK(version string) string { return "DIRECTORY#" + version }
+
+// CurrentDirectory returns the published directory version: GetItem pk=DIRECTORY sk=CURRENT.
+// ok is false when nothing has been published yet.
+func (s *Store) CurrentDirectory(ctx context.Context) (p directory.Published, ok bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(directoryPK, currentSK)})
+	if err != nil {
+		return p, false, fmt.Errorf("get current directory: %w", err)
+	}
+	if out.Item == nil {
+		return p, false, nil
+	}
+	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &p, jsonTagsDecode); err != nil {
+		return p, false, fmt.Errorf("decode current directory: %w", err)
+	}
+	return p, true, nil
+}
+
+// OrganisationByID returns one organisation of a version: GetItem pk=DIRECTORY#<version>
+// sk=ORG#<id>. ok is false when there is none.
+func (s *Store) OrganisationByID(ctx context.Context, version, id string) (o directory.Organisation, ok bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(versionPK(version), orgSK+id)})
+	if err != nil {
+		return o, false, fmt.Errorf("get organisation %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return o, false, nil
+	}
+	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &o, jsonTagsDecode); err != nil {
+		return o, false, fmt.Errorf("decode organisation %s: %w", id, err)
+	}
+	return o, true, nil
+}
+
+// DirectorySnapshot returns every organisation of a version, for building the search index:
+// Query pk=DIRECTORY#<version> sk begins_with CHUNK#. The snapshot is a few compressed chunks,
+// so loading 10,000 organisations takes a handful of requests, not 10,000 items' worth.
+func (s *Store) DirectorySnapshot(ctx context.Context, version string) ([]directory.Organisation, error) {
+	cond := expression.Key("pk").Equal(expression.Value(versionPK(version))).
+		And(expression.Key("sk").BeginsWith(chunkSK))
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build snapshot query: %w", err)
+	}
+	var orgs []directory.Organisation
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query snapshot %s: %w", version, err)
+		}
+		for _, item := range page.Items {
+			data, ok := item["data"].(*types.AttributeValueMemberB)
+			if !ok {
+				return nil, fmt.Errorf("snapshot %s: chunk without data", version)
+			}
+			part, err := decodeChunk(data.Value)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %s: %w", version, err)
+			}
+			orgs = append(orgs, part...)
+		}
+	}
+	return orgs, nil
+}
+
+// WriteDirectoryVersion writes a complete version: its VERSION# record first (so an
+// interrupted write can be found and pruned), then every ORG# item and the CHUNK# snapshot.
+// Writing the same version twice writes the same items, so a retried import is harmless.
+// Nothing reads a version until PublishDirectory points at it.
+func (s *Store) WriteDirectoryVersion(ctx context.Context, version string, orgs []directory.Organisation, now time.Time) error {
+	rec, err := attributevalue.MarshalMap(map[string]any{
+		"pk": directoryPK, "sk": versionSK + version, "version": version, "written_at": timeKey(now),
+	})
+	if err != nil {
+		return fmt.Errorf("encode version record: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: rec}); err != nil {
+		return fmt.Errorf("put version record %s: %w", version, err)
+	}
+
+	reqs := make([]types.WriteRequest, 0, len(orgs)+8)
+	pk := versionPK(version)
+	for _, o := range orgs {
+		item, err := attributevalue.MarshalMapWithOptions(o, jsonTags)
+		if err != nil {
+			return fmt.Errorf("encode organisation %s: %w", o.ID, err)
+		}
+		item["pk"] = &types.AttributeValueMemberS{Value: pk}
+		item["sk"] = &types.AttributeValueMemberS{Value: orgSK + o.ID}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	chunks, err := encodeChunks(orgs)
+	if err != nil {
+		return err
+	}
+	for i, c := range chunks {
+		item := key(pk, fmt.Sprintf("%s%04d", chunkSK, i))
+		item["data"] = &types.AttributeValueMemberB{Value: c}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	return s.parallelBatchWrite(ctx, reqs)
+}
+
+// parallelBatchWrite splits reqs among a few concurrent batch writers.
+func (s *Store) parallelBatchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	per := (len(reqs) + writers - 1) / writers
+	per = (per + 24) / 25 * 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for start := 0; start < len(reqs); start += per {
+		part := reqs[start:min(start+per, len(reqs))]
+		wg.Go(func() {
+			if err := s.batchWrite(ctx, part); err != nil {
+				errs <- err
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// PublishDirectory makes version p the live directory and records rep (its import, with
+// status Published) in one transaction: Put pk=DIRECTORY sk=CURRENT on condition that the
+// current version was uploaded no later than p (or there is none), and Put the import record.
+// published is false, and nothing is written, when a later upload is already live.
+func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep imports.Report) (published bool, err error) {
+	cur, err := attributevalue.MarshalMapWithOptions(p, jsonTags)
+	if err != nil {
+		return false, fmt.Errorf("encode current directory: %w", err)
+	}
+	cur["pk"] = &types.AttributeValueMemberS{Value: directoryPK}
+	cur["sk"] = &types.AttributeValueMemberS{Value: currentSK}
+	cond := expression.AttributeNotExists(expression.Name("pk")).
+		Or(expression.Name("uploaded_at").LessThanEqual(expression.Value(timeKey(p.UploadedAt))))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("build publish condition: %w", err)
+	}
+	repItem, err := importItem(rep)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                 &s.table,
+			Item:                      cur,
+			ConditionExpression:       expr.Condition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+		}},
+		{Put: &types.Put{TableName: &s.table, Item: repItem}},
+	}})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("publish directory %s: %w", p.Version, err)
+	}
+	return true, nil
+}
+
+// PruneDirectoryVersions deletes every written version except the live one and the one
+// published before it (kept so that a reader that read the old pointer a moment ago still
+// finds its items): Query pk=DIRECTORY sk begins_with VERSION#, then Query and batch-delete
+// each pruned version's partition.
+func (s *Store) PruneDirectoryVersions(ctx context.Context, live, previous string) error {
+	versions, err := s.queryKeys(ctx, directoryPK, versionSK)
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		version := strings.TrimPrefix(v.sk, versionSK)
+		if version == live || version == previous {
+			continue
+		}
+		items, err := s.queryKeys(ctx, versionPK(version), "")
+		if err != nil {
+			return err
+		}
+		reqs := make([]types.WriteRequest, 0, len(items)+1)
+		for _, it := range items {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(it.pk, it.sk)}})
+		}
+		// The version record goes last, so an interrupted prune is finished by the next one.
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(v.pk, v.sk)}})
+		if err := s.parallelBatchWrite(ctx, reqs); err != nil {
+			return fmt.Errorf("prune version %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+type itemKey struct{ pk, sk string }
+
+// queryKeys returns the keys of the items in partition pk whose sort key begins with prefix.
+func (s *Store) queryKeys(ctx context.Context, pk, prefix string) ([]itemKey, error) {
+	cond := expression.Key("pk").Equal(expression.Value(pk))
+	if prefix != "" {
+		cond = cond.And(expression.Key("sk").BeginsWith(prefix))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).
+		WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("sk"))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build key query: %w", err)
+	}
+	var keys []itemKey
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ProjectionExpression:      expr.Projection(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query keys of %s: %w", pk, err)
+		}
+		for _, item := range page.Items {
+			var k struct {
+				PK string `dynamodbav:"pk"`
+				SK string `dynamodbav:"sk"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+				return nil, fmt.Errorf("decode key: %w", err)
+			}
+			keys = append(keys, itemKey{k.PK, k.SK})
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].sk < keys[j].sk })
+	return keys, nil
+}
+
+// encodeChunks packs organisations into gzip-compressed JSON arrays of at most chunkBytes each.
+func encodeChunks(orgs []directory.Organisation) ([][]byte, error) {
+	var chunks [][]byte
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	enc := json.NewEncoder(zw)
+	n := 0
+	flush := func() error {
+		if err := zw.Close(); err != nil {
+			return fmt.Errorf("compress snapshot: %w", err)
+		}
+		chunks = append(chunks, bytes.Clone(buf.Bytes()))
+		buf.Reset()
+		zw.Reset(&buf)
+		n = 0
+		return nil
+	}
+	for _, o := range orgs {
+		if err := enc.Encode(o); err != nil {
+			return nil, fmt.Errorf("encode snapshot: %w", err)
+		}
+		n++
+		// Flush before the compressed size can pass the limit: one organisation is at most a
+		// few KB of JSON, so 32 KB of headroom is plenty.
+		if buf.Len() > chunkBytes-32<<10 {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if n > 0 || len(chunks) == 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return chunks, nil
+}
+
+// decodeChunk reads one chunk: a gzip stream of JSON organisations, one after another.
+func decodeChunk(data []byte) ([]directory.Organisation, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("open chunk: %w", err)
+	}
+	dec := json.NewDecoder(zr)
+	var orgs []directory.Organisation
+	for {
+		var o directory.Organisation
+		err := dec.Decode(&o)
+		if err == io.EOF {
+			return orgs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode chunk: %w", err)
+		}
+		orgs = append(orgs, o)
+	}
+}

@@ -1,0 +1,194 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"sectorhub/shared/apperr"
+	"sectorhub/shared/imports"
+)
+
+const (
+	importPKPrefix = "IMPORT#"
+	importSK       = "IMPORT"
+	importsGSIPK   = "IMPORTS"
+	gsi1           = "gsi1"
+	// importRetention is how long import records are kept before DynamoDB's TTL removes them.
+	importRetention = 400 * 24 * time.Hour
+)
+
+// importItem encodes an import record with its keys: pk=IMPORT#<id> sk=IMPORT, listed through
+// gsi1pk=IMPORTS gsi1sk=<received_at>#<id>. It keeps the first imports.StoredProblems problems.
+func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
+	if len(rep.Problems) > imports.StoredProblems {
+		rep.Problems = rep.Problems[:imports.StoredProblems]
+	}
+	item, err := attributevalue.MarshalMapWithOptions(rep, jsonTags)
+	if err != nil {
+		return nil, fmt.Errorf("encode import %s: %w", rep.ID, err)
+	}
+	item["pk"] = &types.AttributeValueMemberS{Value: importPKPrefix + rep.ID}
+	item["sk"] = &types.AttributeValueMemberS{Value: importSK}
+	item["gsi1pk"] = &types.AttributeValueMemberS{Value: importsGSIPK}
+	item["gsi1sk"] = &types.AttributeValueMemberS{Value: timeKey(rep.ReceivedAt) + "#" + rep.ID}
+	item["expires_at"] = &types.AttributeValueMemberN{Value: fmt.Sprint(rep.ReceivedAt.Add(importRetention).Unix())}
+	return item, nil
+}
+
+// BeginImport claims an import before any work is done: PutItem pk=IMPORT#<id> sk=IMPORT with
+// status processing, on condition that there is no record yet, or the record is still
+// processing and either belongs to owner (a retry of the same invocation: Lambda keeps the
+// request ID when it retries an asynchronous event) or its lease has run out (the worker died).
+//
+// When the claim fails, proceed is false and existing is the record that stopped it: a
+// finished import (a re-delivered event, nothing to do) or one another worker is busy with.
+func (s *Store) BeginImport(ctx context.Context, rep imports.Report, owner string, leaseUntil, now time.Time) (existing imports.Report, proceed bool, err error) {
+	item, err := importItem(rep)
+	if err != nil {
+		return existing, false, err
+	}
+	item["owner"] = &types.AttributeValueMemberS{Value: owner}
+	item["lease_until"] = &types.AttributeValueMemberS{Value: timeKey(leaseUntil)}
+	processing := expression.Name("status").Equal(expression.Value(string(imports.Processing)))
+	cond := expression.AttributeNotExists(expression.Name("pk")).Or(
+		processing.And(expression.Or(
+			expression.Name("owner").Equal(expression.Value(owner)),
+			expression.Name("lease_until").LessThan(expression.Value(timeKey(now))),
+		)))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return existing, false, fmt.Errorf("build import condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &s.table,
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if err == nil {
+		return rep, true, nil
+	}
+	if !conditionFailed(err) {
+		return existing, false, fmt.Errorf("begin import %s: %w", rep.ID, err)
+	}
+	existing, ok, err := s.ImportByID(ctx, rep.ID)
+	if err != nil {
+		return existing, false, err
+	}
+	if !ok {
+		return existing, false, fmt.Errorf("begin import %s: claim refused but no record found", rep.ID)
+	}
+	return existing, false, nil
+}
+
+// FinishImport records an import's final state: PutItem pk=IMPORT#<id> sk=IMPORT.
+func (s *Store) FinishImport(ctx context.Context, rep imports.Report) error {
+	item, err := importItem(rep)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("finish import %s: %w", rep.ID, err)
+	}
+	return nil
+}
+
+// ImportByID returns one import record: GetItem pk=IMPORT#<id> sk=IMPORT.
+func (s *Store) ImportByID(ctx context.Context, id string) (rep imports.Report, ok bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(importPKPrefix+id, importSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return rep, false, fmt.Errorf("get import %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return rep, false, nil
+	}
+	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &rep, jsonTagsDecode); err != nil {
+		return rep, false, fmt.Errorf("decode import %s: %w", id, err)
+	}
+	return rep, true, nil
+}
+
+// Imports lists import records newest first, limit at a time: Query gsi1 gsi1pk=IMPORTS,
+// descending. cursor is the opaque next value from the previous page ("" for the first);
+// next is "" on the last page.
+func (s *Store) Imports(ctx context.Context, limit int, cursor string) (reps []imports.Report, next string, err error) {
+	in := &dynamodb.QueryInput{
+		TableName:              &s.table,
+		IndexName:              aws.String(gsi1),
+		KeyConditionExpression: aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: importsGSIPK},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		start, err := decodeImportsCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ExclusiveStartKey = start
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("query imports: %w", err)
+	}
+	reps = make([]imports.Report, 0, len(out.Items))
+	for _, item := range out.Items {
+		var rep imports.Report
+		if err := attributevalue.UnmarshalMapWithOptions(item, &rep, jsonTagsDecode); err != nil {
+			return nil, "", fmt.Errorf("decode import: %w", err)
+		}
+		reps = append(reps, rep)
+	}
+	if out.LastEvaluatedKey != nil {
+		next = encodeImportsCursor(out.LastEvaluatedKey)
+	}
+	return reps, next, nil
+}
+
+// The imports cursor carries the last item's gsi1sk and id; the fixed parts of the key are
+// rebuilt on decoding, so a client cannot steer the query to another partition.
+func encodeImportsCursor(k map[string]types.AttributeValue) string {
+	sk, _ := k["gsi1sk"].(*types.AttributeValueMemberS)
+	if sk == nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(sk.Value))
+}
+
+func decodeImportsCursor(cursor string) (map[string]types.AttributeValue, error) {
+	invalid := apperr.Errorf(apperr.Invalid, "cursor is not valid; use the next_cursor of the previous page")
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || len(b) > 200 {
+		return nil, invalid
+	}
+	gsk := string(b)
+	at, id, ok := strings.Cut(gsk, "#")
+	if !ok || id == "" || strings.ContainsAny(id, "#/") {
+		return nil, invalid
+	}
+	if _, err := time.Parse(timeLayout, at); err != nil {
+		return nil, invalid
+	}
+	return map[string]types.AttributeValue{
+		"gsi1pk": &types.AttributeValueMemberS{Value: importsGSIPK},
+		"gsi1sk": &types.AttributeValueMemberS{Value: gsk},
+		"pk":     &types.AttributeValueMemberS{Value: importPKPrefix + id},
+		"sk":     &types.AttributeValueMemberS{Value: importSK},
+	}, nil
+}
