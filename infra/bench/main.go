@@ -1,0 +1,206 @@
+// Command bench prints sectorhub's performance figures (`make bench`). Every figure that is
+// compared is measured side by side in one run, and reported as a ratio, because absolute
+// times on a shared machine are noise:
+//
+//   - cold start: each function's init duration (process start → first Runtime API request)
+//     under the local Lambda Runtime API, as a ratio to a hello-world aws-lambda-go binary built
+//     with the same flags, median of -cold runs, run in turns so drift hits all binaries alike.
+//     Binaries run with a clean, Lambda-like environment (no AWS_CA_BUNDLE, no shared config).
+//     They are built for this machine's architecture, since arm64 binaries cannot run here;
+//   - binary sizes, built for arm64 exactly as deployed;
+//   - search at 10,000 synthetic organisations through the local stack: warm p50/p99 of
+//     typical queries as a ratio to GET /directory/organisations/{id}, and the DynamoDB
+//     requests per warm search at 100 and at 10,000 organisations;
+//   - ingest of a 10,000-row CSV: time from upload to published, and the function's peak memory.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sectorhub/infra/localstack/lambdart"
+	"sectorhub/infra/samtemplate"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", ".", "repository root (template.yaml)")
+	cold := fs.Int("cold", 25, "cold starts per binary")
+	orgs := fs.Int("orgs", 10000, "organisations in the search and ingest benchmarks")
+	requests := fs.Int("requests", 400, "warm requests per query in the search benchmark")
+	only := fs.String("only", "", "run only: cold, size, search")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	tpl, err := samtemplate.Load(filepath.Join(*root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "sectorhub-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	if *only == "" || *only == "cold" || *only == "size" {
+		if err := coldAndSize(ctx, stdout, tpl, *root, dir, *cold, *only); err != nil {
+			return err
+		}
+	}
+	if *only == "" || *only == "search" {
+		if err := searchAndIngest(ctx, stdout, *root, *orgs, *requests); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// binary is one program the cold-start benchmark builds.
+type binary struct {
+	name, pkg string
+	env       map[string]string
+	host, arm string // paths of the builds for this machine and for arm64
+}
+
+// buildFlags are the deployed build's flags (the Makefile's build target and sam build's).
+var buildFlags = []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w"}
+
+func build(ctx context.Context, root, pkg, out, goarch string) error {
+	cmd := exec.CommandContext(ctx, "go", append(slices.Clone(buildFlags), "-o", out, "./"+pkg)...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s (%s): %v\n%s", pkg, goarch, err, b)
+	}
+	return nil
+}
+
+func coldAndSize(ctx context.Context, w io.Writer, tpl *samtemplate.Template, root, dir string, rounds int, only string) error {
+	bins := []*binary{{name: "hello-world (baseline)", pkg: "infra/bench/hello"}}
+	physical := map[string]string{}
+	for _, t := range tpl.Tables {
+		physical[t.LogicalID] = "bench-" + t.LogicalID
+	}
+	for _, b := range tpl.Buckets {
+		name, err := tpl.Resolve(b.Name, physical)
+		if err != nil {
+			return err
+		}
+		physical[b.LogicalID] = name
+	}
+	for _, fn := range tpl.Functions {
+		env, err := tpl.ResolveEnv(fn, physical)
+		if err != nil {
+			return err
+		}
+		bins = append(bins, &binary{name: fn.LogicalID, pkg: strings.TrimSuffix(fn.CodeUri, "/"), env: env})
+	}
+	for i, b := range bins {
+		b.host = filepath.Join(dir, fmt.Sprintf("host-%d", i))
+		b.arm = filepath.Join(dir, fmt.Sprintf("arm64-%d", i))
+		if err := build(ctx, root, b.pkg, b.host, runtime.GOARCH); err != nil {
+			return err
+		}
+		if err := build(ctx, root, b.pkg, b.arm, "arm64"); err != nil {
+			return err
+		}
+	}
+
+	inits := make([][]time.Duration, len(bins))
+	if only != "size" {
+		for range rounds {
+			for i, b := range bins {
+				d, err := coldStart(ctx, b)
+				if err != nil {
+					return fmt.Errorf("%s: %w", b.name, err)
+				}
+				inits[i] = append(inits[i], d)
+			}
+		}
+	}
+
+	fmt.Fprintf(w, "\n== Cold start (init duration, median of %d, %s/%s build of the deployed flags) and arm64 binary size ==\n", rounds, runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintln(w, "goal: init ≤ 1.3× hello-world (bar 1.6×); size < 15 MB")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "binary\tinit p50\tinit min\tratio\tsize (arm64)\t")
+	base := median(inits[0])
+	for i, b := range bins {
+		st, err := os.Stat(b.arm)
+		if err != nil {
+			return err
+		}
+		ratio := "-"
+		if only != "size" && base > 0 {
+			ratio = fmt.Sprintf("%.2f×", float64(median(inits[i]))/float64(base))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f MB\t\n", b.name, msStr(median(inits[i])), msStr(minDur(inits[i])), ratio, float64(st.Size())/1e6)
+	}
+	return tw.Flush()
+}
+
+// coldStart starts one fresh process of b under the local Runtime API, invokes it once with
+// an empty event, and returns its init duration.
+func coldStart(ctx context.Context, b *binary) (time.Duration, error) {
+	var rep lambdart.Report
+	pool, err := lambdart.NewPool(lambdart.PoolOptions{
+		Function: samtemplate.Function{LogicalID: "Bench", Timeout: 10 * time.Second, MemoryMB: 256},
+		Binary:   b.host,
+		Env:      b.env,
+		OnReport: func(r lambdart.Report) { rep = r },
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	if _, _, err := pool.Invoke(ctx, []byte(`{}`)); err != nil {
+		return 0, err
+	}
+	if !rep.Cold || rep.InitDuration <= 0 {
+		return 0, errors.New("no init duration reported")
+	}
+	return rep.InitDuration, nil
+}
+
+func median(ds []time.Duration) time.Duration { return percentile(ds, 50) }
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func minDur(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	return slices.Min(ds)
+}
+
+func msStr(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
