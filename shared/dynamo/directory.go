@@ -170,7 +170,16 @@ func (s *Store) parallelBatchWrite(ctx context.Context, reqs []types.WriteReques
 // status Published) in one transaction: Put pk=DIRECTORY sk=CURRENT on condition that the
 // current version was uploaded no later than p (or there is none), and Put the import record.
 // published is false, and nothing is written, when a later upload is already live.
+//
+// The condition is read first, so that a stale upload (the usual way it fails) costs a read
+// rather than a cancelled transaction, which DynamoDB bills as writes; the transaction's own
+// condition still guards against a concurrent publish.
 func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep imports.Report) (published bool, err error) {
+	if live, ok, err := s.CurrentDirectory(ctx); err != nil {
+		return false, err
+	} else if ok && live.UploadedAt.After(p.UploadedAt) {
+		return false, nil
+	}
 	cur, err := attributevalue.MarshalMapWithOptions(p, jsonTags)
 	if err != nil {
 		return false, fmt.Errorf("encode current directory: %w", err)

@@ -1,0 +1,461 @@
+package directory_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"sectorhub/shared/directory"
+)
+
+const fullHeader = "id,name,summary,description,areas_of_work,client_groups,regions,settings,lived_experience,lived_experience_board,website,email,phone,postcode"
+
+// parseCSV parses s, failing tb if the reader errs.
+func parseCSV(tb testing.TB, s string) ([]directory.Organisation, []directory.Problem) {
+	tb.Helper()
+	orgs, problems, err := directory.ParseCSV(strings.NewReader(s))
+	if err != nil {
+		tb.Fatalf("ParseCSV: %v", err)
+	}
+	return orgs, problems
+}
+
+// org returns a minimal valid organisation with empty lists, as ParseCSV returns them.
+func org(id, name, summary string, regions ...string) directory.Organisation {
+	return directory.Organisation{
+		ID: id, Name: name, Summary: summary, Regions: regions,
+		AreasOfWork: []string{}, ClientGroups: []string{}, Settings: []string{},
+	}
+}
+
+func TestParseCSV(t *testing.T) {
+	full := directory.Organisation{
+		ID: "open-gate", Name: "Open Gate", Summary: "Housing after release.",
+		Description:  "Homes, and help to keep them.",
+		AreasOfWork:  []string{"accommodation", "finance-benefits-debt", "resettlement"},
+		ClientGroups: []string{"women", "young-adults"}, Regions: []string{"north-east", "national"},
+		Settings: []string{"prison", "through-the-gate"}, LivedExperience: true, LivedExperienceBoard: false,
+		Website: "https://www.open-gate.example.org", Email: "info@open-gate.example.org",
+		Phone: "0191 498 0101", Postcode: "NE1 4XF",
+	}
+	fullRow := `open-gate,Open Gate,Housing after release.,"Homes, and help to keep them.",resettlement; Accommodation;finance-benefits-debt,Young adults (18–25);women,National;north-east,Through the gate;prison,Yes,no,https://www.open-gate.example.org,info@open-gate.example.org,0191 498 0101,ne14xf`
+	tests := []struct {
+		name string
+		in   string
+		want []directory.Organisation
+	}{
+		{"every column", fullHeader + "\n" + fullRow + "\n", []directory.Organisation{full}},
+		{"byte order mark and CRLF", "\ufeff" + fullHeader + "\r\n" + fullRow + "\r\n", []directory.Organisation{full}},
+		{"no final newline", fullHeader + "\n" + fullRow, []directory.Organisation{full}},
+		{
+			"required columns only, in another order",
+			"Regions, ID ,NAME,summary\nLondon,a,A,Sa\nwales;wales,b,B,Sb\n",
+			[]directory.Organisation{org("a", "A", "Sa", "london"), org("b", "B", "Sb", "wales")},
+		},
+		{
+			"header names with spaces for underscores",
+			"id,name,summary,regions,Areas of work,lived-experience\na,A,S,london,Health,y\n",
+			[]directory.Organisation{func() directory.Organisation {
+				o := org("a", "A", "S", "london")
+				o.AreasOfWork = []string{"health"}
+				o.LivedExperience = true
+				return o
+			}()},
+		},
+		{
+			"quoted field with newlines",
+			"id,name,summary,description,regions\na,A,S,\"line one\nline two\r\nline three\",london\nb,B,S,,wales\n",
+			[]directory.Organisation{
+				func() directory.Organisation {
+					o := org("a", "A", "S", "london")
+					o.Description = "line one\nline two\nline three"
+					return o
+				}(),
+				org("b", "B", "S", "wales"),
+			},
+		},
+		{
+			"blank lines and rows of empty cells are skipped",
+			"id,name,summary,regions\n\na,A,S,london\n,,,\n , ,,\n\nb,B,S,wales\n\n",
+			[]directory.Organisation{org("a", "A", "S", "london"), org("b", "B", "S", "wales")},
+		},
+		{
+			"values are trimmed",
+			"id,name,summary,regions,email\n  a , A  ,\tS ,  london ; wales , info@a.example.org \n",
+			[]directory.Organisation{func() directory.Organisation {
+				o := org("a", "A", "S", "london", "wales")
+				o.Email = "info@a.example.org"
+				return o
+			}()},
+		},
+		{
+			"flag spellings",
+			"id,name,summary,regions,lived_experience,lived_experience_board\n" +
+				"a,A,S,london,TRUE,1\nb,B,S,london,n,0\nc,C,S,london,Y,False\nd,D,S,london,,NO\n",
+			func() []directory.Organisation {
+				a, b, c, d := org("a", "A", "S", "london"), org("b", "B", "S", "london"), org("c", "C", "S", "london"), org("d", "D", "S", "london")
+				a.LivedExperience, a.LivedExperienceBoard = true, true
+				c.LivedExperience = true
+				return []directory.Organisation{a, b, c, d}
+			}(),
+		},
+		{
+			"website without a scheme, http website, postcode spacing",
+			"id,name,summary,regions,website,postcode\na,A,S,london,www.a.example.org/about,sw1a1aa\nb,B,S,london,http://b.example.org,  m1   1ae \n",
+			func() []directory.Organisation {
+				a, b := org("a", "A", "S", "london"), org("b", "B", "S", "london")
+				a.Website, a.Postcode = "https://www.a.example.org/about", "SW1A 1AA"
+				b.Website, b.Postcode = "http://b.example.org", "M1 1AE"
+				return []directory.Organisation{a, b}
+			}(),
+		},
+		{
+			"empty optional cells and empty lists",
+			"id,name,summary,regions,areas_of_work,website,email,phone,postcode\na,A,S,london, ; ,,,,\n",
+			[]directory.Organisation{org("a", "A", "S", "london")},
+		},
+		{
+			"unnamed empty column is tolerated",
+			"id,name,summary,regions,\na,A,S,london,\n",
+			[]directory.Organisation{org("a", "A", "S", "london")},
+		},
+		{
+			"accented and non-Latin text",
+			"id,name,summary,regions\nа-1,Café Ñandú,Сводка ✓,london\n",
+			nil, // "а" is Cyrillic: not a letter of an id
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, problems := parseCSV(t, tt.in)
+			if tt.want == nil {
+				if len(problems) == 0 {
+					t.Fatalf("ParseCSV = %d organisations, no problems; want problems", len(got))
+				}
+				return
+			}
+			if len(problems) > 0 {
+				t.Fatalf("ParseCSV problems = %v; want none", problems)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ParseCSV =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// problem is an expected problem: Message need only contain the given text.
+type problem struct {
+	line    int
+	column  string
+	message string
+}
+
+func TestParseCSVProblems(t *testing.T) {
+	const h = "id,name,summary,regions"
+	tests := []struct {
+		name string
+		in   string
+		want []problem
+	}{
+		{"empty file", "", []problem{{0, "", "the file is empty"}}},
+		{"header only", h + "\n", []problem{{0, "", "the file has no organisations"}}},
+		{"header and blank rows only", h + "\n\n,,,\n", []problem{{0, "", "the file has no organisations"}}},
+		{"not a header", "a,A,S,london\n", []problem{{1, "", "the first row must be the header"}}},
+		{
+			"unknown and duplicate columns",
+			"id,name,Nmae,summary,regions,NAME\na,A,x,S,london,y\n",
+			[]problem{{1, "Nmae", `unknown column "Nmae"`}, {1, "name", `column "name" appears more than once`}},
+		},
+		{
+			"missing required columns",
+			"id,name\na,A\n",
+			[]problem{{1, "summary", `the required column "summary" is missing`}, {1, "regions", `the required column "regions" is missing`}},
+		},
+		{
+			"missing required values",
+			h + "\n,,,\u00a0\n ,A,,london\nb,,S,\n",
+			[]problem{
+				{3, "id", "id is required"}, {3, "summary", "summary is required"},
+				{4, "name", "name is required"}, {4, "regions", "at least one region is required"},
+			},
+		},
+		{"regions of only separators", h + "\na,A,S, ; ;\n", []problem{{2, "regions", "at least one region is required"}}},
+		{
+			"bad ids",
+			h + "\nhas space,A,S,london\nslash/no,A,S,london\n" + strings.Repeat("x", 65) + ",A,S,london\n",
+			[]problem{
+				{2, "id", `id "has space" may contain only letters, digits, - and _`},
+				{3, "id", `id "slash/no" may contain only`},
+				{4, "id", "id is too long: 65 characters, at most 64"},
+			},
+		},
+		{
+			"duplicate ids, case-insensitively",
+			h + "\na,A,S,london\nb,B,S,london\n\"b\",C,S,london\nA,D,S,london\n",
+			[]problem{{4, "id", `duplicate id "b" (first on line 3)`}, {5, "id", `duplicate id "A" (first on line 2)`}},
+		},
+		{
+			"duplicate id after a multi-line record reports start lines",
+			h + ",description\na,A,S,london,\"one\ntwo\nthree\"\nb,B,S,london,x\na,C,S,london,y\n",
+			[]problem{{6, "id", `duplicate id "a" (first on line 2)`}},
+		},
+		{
+			"too long text",
+			"id,name,summary,description,regions,website\na," + strings.Repeat("n", 201) + "," + strings.Repeat("s", 501) + "," + strings.Repeat("é", 5001) + ",london,https://" + strings.Repeat("w", 300) + ".org\n",
+			[]problem{
+				{2, "name", "name is too long: 201 characters, at most 200"},
+				{2, "summary", "summary is too long: 501 characters, at most 500"},
+				{2, "description", "description is too long: 5001 characters, at most 5000"},
+				{2, "website", "website is too long"},
+			},
+		},
+		{
+			"unknown terms",
+			"id,name,summary,regions,areas_of_work,client_groups,settings\na,A,S,Mars;london,\"Health, Mentoring\",women;aliens,jail\n",
+			[]problem{
+				{2, "regions", `unknown region "Mars"; use one of: North East; North West;`},
+				{2, "areas_of_work", `unknown area of work "Health, Mentoring" (separate terms with ;)`},
+				{2, "client_groups", `unknown client group "aliens"`},
+				{2, "settings", `unknown setting "jail"`},
+			},
+		},
+		{
+			"bad flags",
+			h + ",lived_experience,lived_experience_board\na,A,S,london,maybe,2\n",
+			[]problem{
+				{2, "lived_experience", `lived_experience must be yes or no, not "maybe"`},
+				{2, "lived_experience_board", `lived_experience_board must be yes or no, not "2"`},
+			},
+		},
+		{
+			"bad websites",
+			h + ",website\n" +
+				"a,A,S,london,ftp://a.example.org\n" +
+				"b,B,S,london,https://\n" +
+				"c,C,S,london,not a url\n" +
+				"d,D,S,london,https://user:pw@d.example.org\n" +
+				"e,E,S,london,localhost\n" +
+				"f,F,S,london,javascript:alert(1)\n" +
+				"g,G,S,london,https://-bad-.example.org\n",
+			[]problem{
+				{2, "website", `website "ftp://a.example.org" is not a web address`},
+				{3, "website", `website "https://" is not a web address`},
+				{4, "website", `website "not a url"`},
+				{5, "website", "is not a web address"},
+				{6, "website", `website "localhost"`},
+				{7, "website", `website "javascript:alert(1)"`},
+				{8, "website", "is not a web address"},
+			},
+		},
+		{
+			"bad emails",
+			h + ",email\n" +
+				"a,A,S,london,info\n" +
+				"b,B,S,london,Info Desk <info@b.example.org>\n" +
+				"c,C,S,london,\"a@c.example.org, b@c.example.org\"\n" +
+				"d,D,S,london,info@localhost\n" +
+				"e,E,S,london,info@@e.example.org\n",
+			[]problem{
+				{2, "email", `email "info" is not a single email address`},
+				{3, "email", `email "Info Desk <info@b.example.org>"`},
+				{4, "email", "is not a single email address"},
+				{5, "email", `email "info@localhost"`},
+				{6, "email", "is not a single email address"},
+			},
+		},
+		{
+			"bad phones",
+			h + ",phone\na,A,S,london,0161 496 0x00\nb,B,S,london,12345\nc,C,S,london,+44 (0) 161 496 0000 1234 5678\n",
+			[]problem{
+				{2, "phone", `phone "0161 496 0x00" is not a phone number`},
+				{3, "phone", `phone "12345" is not a phone number`},
+				{4, "phone", "is not a phone number"},
+			},
+		},
+		{
+			"bad postcodes",
+			h + ",postcode\na,A,S,london,SW1A\nb,B,S,london,12345\nc,C,S,london,SW1A 1AAA\n",
+			[]problem{
+				{2, "postcode", `postcode "SW1A" is not a UK postcode`},
+				{3, "postcode", `postcode "12345"`},
+				{4, "postcode", `postcode "SW1A 1AAA"`},
+			},
+		},
+		{
+			"wrong field counts",
+			h + "\na,A,S,london,extra\nb,B,S\nc,C,S,london\n",
+			[]problem{{2, "", "has 5 fields; the header has 4"}, {3, "", "has 3 fields; the header has 4"}},
+		},
+		{
+			"value in an unnamed column",
+			"id,name,,summary,regions\na,A,oops,S,london\n",
+			[]problem{{2, "", "column 3 has a value but no name in the header"}},
+		},
+		{
+			"not UTF-8",
+			h + "\na,Caf\xe9,S,london\nb,B,S\xa3,london\n",
+			[]problem{{2, "name", "not UTF-8"}, {3, "summary", "not UTF-8"}},
+		},
+		{
+			"not UTF-8 in the header",
+			"id,n\xe4me,summary,regions\na,A,S,london\n",
+			[]problem{{1, "", "the name of column 2 is not UTF-8"}, {1, "name", `the required column "name" is missing`}},
+		},
+		{
+			"bare quote",
+			h + "\na,The \"Good\" Trust,S,london\nb,B,S,london\n",
+			[]problem{{2, "", "contains a double quote"}},
+		},
+		{
+			"unclosed quote reports the line the record starts on",
+			h + "\na,A,S,london\nb,\"B,S,london\nc,C,S,london\n",
+			[]problem{{3, "", "is not closed properly"}},
+		},
+		{"broken header", "id,\"name,summary,regions\n", []problem{{1, "", "is not closed properly"}}},
+		{
+			"UTF-16 file",
+			"\xff\xfei\x00d\x00",
+			[]problem{{0, "", "UTF-16"}},
+		},
+		{
+			"problems in file order across columns and rows",
+			"regions,summary,id,name\nmars,,a,A\nlondon,S,a b,\n",
+			[]problem{
+				{2, "regions", `unknown region "mars"`}, {2, "summary", "summary is required"},
+				{3, "id", `id "a b"`}, {3, "name", "name is required"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orgs, got := parseCSV(t, tt.in)
+			if len(orgs) != 0 {
+				t.Errorf("ParseCSV returned %d organisations with problems; want none", len(orgs))
+			}
+			checkProblems(t, got, tt.want)
+		})
+	}
+}
+
+func checkProblems(tb testing.TB, got []directory.Problem, want []problem) {
+	tb.Helper()
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(got); i++ {
+		ok = got[i].Line == want[i].line && got[i].Column == want[i].column && strings.Contains(got[i].Message, want[i].message)
+	}
+	if !ok {
+		var b strings.Builder
+		for _, p := range got {
+			fmt.Fprintf(&b, "\n  line %d, column %q: %s", p.Line, p.Column, p.Message)
+		}
+		tb.Errorf("ParseCSV problems:%s\nwant %+v", b.String(), want)
+	}
+}
+
+func TestParseCSVLimits(t *testing.T) {
+	t.Run("more problems than listed", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("id,name,summary,regions\n")
+		for i := range directory.MaxProblems + 250 {
+			fmt.Fprintf(&b, "o%d,Name,Summary,mars\n", i)
+		}
+		_, problems := parseCSV(t, b.String())
+		if len(problems) != directory.MaxProblems+1 {
+			t.Fatalf("ParseCSV gave %d problems; want %d", len(problems), directory.MaxProblems+1)
+		}
+		if p := problems[directory.MaxProblems-1]; p.Line != directory.MaxProblems+1 {
+			t.Errorf("last listed problem is on line %d; want %d", p.Line, directory.MaxProblems+1)
+		}
+		if last := problems[directory.MaxProblems]; last.Line != 0 || !strings.Contains(last.Message, "250 more problems were not listed") {
+			t.Errorf("last problem = %+v; want one saying 250 more problems were not listed", last)
+		}
+	})
+	t.Run("too many rows", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("id,name,summary,regions\n")
+		for i := range directory.MaxRows + 5 {
+			fmt.Fprintf(&b, "o%d,N,S,london\n", i)
+		}
+		_, problems := parseCSV(t, b.String())
+		checkProblems(t, problems, []problem{{directory.MaxRows + 2, "", "the file has more than 20000 organisations"}})
+	})
+	t.Run("exactly the most rows", func(t *testing.T) {
+		var b strings.Builder
+		b.WriteString("id,name,summary,regions\n")
+		for i := range directory.MaxRows {
+			fmt.Fprintf(&b, "o%d,N,S,london\n", i)
+		}
+		orgs, problems := parseCSV(t, b.String())
+		if len(problems) != 0 || len(orgs) != directory.MaxRows {
+			t.Errorf("ParseCSV = %d organisations, %d problems; want %d, 0", len(orgs), len(problems), directory.MaxRows)
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		header := "id,name,summary,description,regions\n"
+		row := "o,N,S," + strings.Repeat("d", 4000) + ",london\n"
+		var read int64
+		r := &countingReader{r: io.MultiReader(strings.NewReader(header), &repeatReader{s: row}), n: &read}
+		orgs, problems, err := directory.ParseCSV(r)
+		if err != nil {
+			t.Fatalf("ParseCSV: %v", err)
+		}
+		if len(orgs) != 0 || len(problems) == 0 || problems[len(problems)-1] != (directory.Problem{Message: "file is larger than the 10 MB limit"}) {
+			t.Errorf("ParseCSV = %d organisations, %d problems ending %v; want the size limit last", len(orgs), len(problems), problems[max(0, len(problems)-2):])
+		}
+		if read > directory.MaxUploadBytes+1<<20 {
+			t.Errorf("ParseCSV read %d bytes of an endless file; want it to stop near %d", read, directory.MaxUploadBytes)
+		}
+	})
+	t.Run("exactly the size limit", func(t *testing.T) {
+		data := []byte("id,name,summary,regions\na,A,S,london\n")
+		pad := make([]byte, directory.MaxUploadBytes-len(data))
+		for i := range pad {
+			pad[i] = '\n'
+		}
+		orgs, problems, err := directory.ParseCSV(bytes.NewReader(append(data, pad...)))
+		if err != nil || len(problems) != 0 || len(orgs) != 1 {
+			t.Errorf("ParseCSV = %d organisations, %v, %v; want 1, none, nil", len(orgs), problems, err)
+		}
+	})
+	t.Run("failing reader", func(t *testing.T) {
+		boom := errors.New("boom")
+		r := io.MultiReader(strings.NewReader("id,name,summary,regions\na,A,S,london\n"), iotest.ErrReader(boom))
+		_, _, err := directory.ParseCSV(r)
+		if !errors.Is(err, boom) {
+			t.Errorf("ParseCSV error = %v; want one wrapping %v", err, boom)
+		}
+	})
+}
+
+// repeatReader yields s forever.
+type repeatReader struct {
+	s   string
+	off int
+}
+
+func (r *repeatReader) Read(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		c := copy(b[n:], r.s[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.s)
+	}
+	return n, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	*c.n += int64(n)
+	return n, err
+}

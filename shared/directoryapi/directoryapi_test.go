@@ -1,0 +1,193 @@
+package directoryapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"sectorhub/infra/seed"
+	"sectorhub/infra/testenv"
+	"sectorhub/shared/directory"
+	"sectorhub/shared/directoryapi"
+	"sectorhub/shared/dynamo"
+	"sectorhub/shared/httpapi"
+	"sectorhub/shared/imports"
+)
+
+// loadEvent reads a sample HTTP API event from events/.
+func loadEvent(t *testing.T, name string) httpapi.Request {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req httpapi.Request
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return req
+}
+
+// countingClient returns a client for table's server that counts the API calls it makes.
+func countingClient(db *dynamodb.Client, calls *atomic.Int64) *dynamodb.Client {
+	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				calls.Add(1)
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+		})
+	})
+}
+
+func publish(t *testing.T, st *dynamo.Store, version string, csv []byte, at time.Time) []directory.Organisation {
+	t.Helper()
+	orgs, problems, err := directory.ParseCSV(bytes.NewReader(csv))
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("ParseCSV: %v %v", problems, err)
+	}
+	ctx := context.Background()
+	if err := st.WriteDirectoryVersion(ctx, version, orgs, at); err != nil {
+		t.Fatal(err)
+	}
+	rep := imports.Report{ID: version, Status: imports.Published, ReceivedAt: at, UploadedAt: at}
+	if ok, err := st.PublishDirectory(ctx, directory.Published{Version: version, Count: len(orgs), UploadedAt: at, PublishedAt: at}, rep); err != nil || !ok {
+		t.Fatalf("PublishDirectory(%s) = %v, %v", version, ok, err)
+	}
+	return orgs
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func serve(t *testing.T, api *httpapi.Router, req httpapi.Request) httpapi.Response {
+	t.Helper()
+	resp, err := api.Serve(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Serve(%s) returned an error to Lambda: %v", req.RouteKey, err)
+	}
+	return resp
+}
+
+func TestDirectoryRoutes(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		st := dynamo.New(db, table)
+		api := directoryapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		search := loadEvent(t, "directory-search.json")
+		get := loadEvent(t, "directory-get.json")
+
+		// Before anything is published: an empty directory, not an error.
+		resp := serve(t, api, search)
+		var res directory.Result
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &res) != nil || res.Total != 0 || res.Items == nil {
+			t.Fatalf("search before publishing = %d %s; want 200 with no items", resp.StatusCode, resp.Body)
+		}
+		if resp := serve(t, api, get); resp.StatusCode != 404 {
+			t.Fatalf("get before publishing = %d; want 404", resp.StatusCode)
+		}
+
+		orgs := publish(t, st, "v1", seed.DirectoryCSV, time.Now())
+
+		all := search
+		all.RawQueryString = ""
+		all.QueryStringParameters = nil
+		resp = serve(t, api, all)
+		if err := json.Unmarshal([]byte(resp.Body), &res); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("search = %d %s", resp.StatusCode, resp.Body)
+		}
+		if res.Total != len(orgs) || len(res.Items) != 20 || res.PerPage != 20 || res.Page != 1 {
+			t.Fatalf("search without parameters = total %d, %d items, page %d/%d; want %d, 20, 1/20", res.Total, len(res.Items), res.Page, res.PerPage, len(orgs))
+		}
+		if resp.Headers["ETag"] == "" || resp.Headers["Cache-Control"] == "" {
+			t.Fatalf("search headers = %v; want ETag and Cache-Control", resp.Headers)
+		}
+		if resp := serve(t, api, search); resp.StatusCode != 200 {
+			t.Fatalf("sample search event = %d %s; want 200", resp.StatusCode, resp.Body)
+		}
+
+		resp = serve(t, api, get)
+		var org directory.Organisation
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &org) != nil || org.ID != get.PathParameters["id"] {
+			t.Fatalf("get = %d %s; want organisation %s", resp.StatusCode, resp.Body, get.PathParameters["id"])
+		}
+		cond := get
+		cond.Headers = map[string]string{"if-none-match": resp.Headers["ETag"]}
+		if r := serve(t, api, cond); r.StatusCode != 304 || r.Body != "" {
+			t.Fatalf("get with If-None-Match = %d %q; want 304 without body", r.StatusCode, r.Body)
+		}
+
+		for _, tc := range []struct {
+			name   string
+			req    httpapi.Request
+			status int
+			code   string
+		}{
+			{"bad per_page", loadEvent(t, "directory-search-bad.json"), 400, "invalid_parameter"},
+			{"missing organisation", loadEvent(t, "directory-get-missing.json"), 404, "not_found"},
+			{"unknown region", withQuery(all, "region=mars"), 400, "invalid_parameter"},
+			{"unknown parameter", withQuery(all, "regoin=london"), 400, "invalid_parameter"},
+			{"bad encoding", withQuery(all, "q=%zz"), 400, "invalid_parameter"},
+			{"unknown route", httpapi.Request{RouteKey: "DELETE /directory/organisations/{id}"}, 404, "not_found"},
+		} {
+			resp := serve(t, api, tc.req)
+			var e errorBody
+			if resp.StatusCode != tc.status || json.Unmarshal([]byte(resp.Body), &e) != nil || e.Error.Code != tc.code || e.Error.Message == "" {
+				t.Errorf("%s: %d %s; want %d with code %s", tc.name, resp.StatusCode, resp.Body, tc.status, tc.code)
+			}
+		}
+
+		// A new version is seen by the next request of a warm instance.
+		publish(t, st, "v2", seed.Synthetic(7), time.Now().Add(time.Minute))
+		resp = serve(t, api, all)
+		if json.Unmarshal([]byte(resp.Body), &res) != nil || res.Total != 7 {
+			t.Fatalf("search after a new version = %s; want 7 organisations", resp.Body)
+		}
+	})
+}
+
+func withQuery(req httpapi.Request, raw string) httpapi.Request {
+	req.RawQueryString = raw
+	return req
+}
+
+// TestWarmSearchReads checks the design's promise: a warm search makes the same number of
+// DynamoDB requests (one) whatever the size of the directory.
+func TestWarmSearchReads(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		var calls atomic.Int64
+		st := dynamo.New(countingClient(db, &calls), table)
+		api := directoryapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		search := loadEvent(t, "directory-search.json")
+		get := loadEvent(t, "directory-get.json")
+
+		for i, n := range []int{100, 2000} {
+			orgs := publish(t, st, "v"+string(rune('a'+i)), seed.Synthetic(n), time.Now().Add(time.Duration(i)*time.Minute))
+			get.PathParameters = map[string]string{"id": orgs[n/2].ID}
+			serve(t, api, search) // cold: loads the index
+			for _, req := range []httpapi.Request{search, withQuery(search, "q=support&per_page=5"), get} {
+				calls.Store(0)
+				resp := serve(t, api, req)
+				if resp.StatusCode != 200 {
+					t.Fatalf("%s?%s = %d %s", req.RouteKey, req.RawQueryString, resp.StatusCode, resp.Body)
+				}
+				if got := calls.Load(); got != 1 {
+					t.Errorf("at %d organisations, warm %s?%s made %d DynamoDB requests; want 1", n, req.RouteKey, req.RawQueryString, got)
+				}
+			}
+		}
+	})
+}

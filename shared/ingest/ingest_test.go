@@ -1,0 +1,241 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"sectorhub/infra/seed"
+	"sectorhub/infra/testenv"
+	"sectorhub/shared/directory"
+	"sectorhub/shared/dynamo"
+	"sectorhub/shared/imports"
+	"sectorhub/shared/ingest"
+	"sectorhub/shared/objects"
+)
+
+const bucket = "sectorhub-test-uploads"
+
+type fixture struct {
+	s3    *s3.Client
+	store *dynamo.Store
+	im    *ingest.Importer
+	now   time.Time
+}
+
+func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
+	t.Helper()
+	client, _ := testenv.S3(t, bucket)
+	f := &fixture{s3: client, store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	f.im = &ingest.Importer{
+		Bucket:  bucket,
+		Objects: objects.New(client),
+		Store:   f.store,
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:     func() time.Time { return f.now },
+	}
+	return f
+}
+
+// sampleEvent loads the S3 event from events/ that `sam local invoke -e` would use.
+func sampleEvent(t *testing.T) events.S3Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", "ingest-s3-put.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.S3Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Records) != 1 {
+		t.Fatalf("events/ingest-s3-put.json has %d records; want 1", len(ev.Records))
+	}
+	return ev
+}
+
+// upload writes body at key and returns the event S3 would send for it, based on the sample.
+func (f *fixture) upload(t *testing.T, key string, body []byte, at time.Time) events.S3Event {
+	t.Helper()
+	out, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: &key, Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatalf("PutObject(%s): %v", key, err)
+	}
+	ev := sampleEvent(t)
+	rec := &ev.Records[0]
+	rec.EventTime = at
+	rec.S3.Bucket.Name = bucket
+	rec.S3.Object.Key = url.QueryEscape(key)
+	rec.S3.Object.URLDecodedKey = key
+	rec.S3.Object.Size = int64(len(body))
+	rec.S3.Object.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
+	rec.S3.Object.VersionID = aws.ToString(out.VersionId)
+	return ev
+}
+
+func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
+	t.Helper()
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
+	if err := f.im.HandleS3(ctx, ev); err != nil {
+		t.Fatalf("HandleS3: %v", err)
+	}
+}
+
+// report reads the report written to the bucket for key, and how many versions of it exist.
+func (f *fixture) report(t *testing.T, key string) (imports.Report, int) {
+	t.Helper()
+	ctx := context.Background()
+	rk := imports.ReportKey(key)
+	out, err := f.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: &rk})
+	if err != nil {
+		t.Fatalf("GetObject(%s): %v", rk, err)
+	}
+	defer out.Body.Close()
+	var rep imports.Report
+	if err := json.NewDecoder(out.Body).Decode(&rep); err != nil {
+		t.Fatalf("decode %s: %v", rk, err)
+	}
+	versions, err := f.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: &rk})
+	if err != nil {
+		t.Fatalf("ListObjectVersions(%s): %v", rk, err)
+	}
+	return rep, len(versions.Versions)
+}
+
+func TestPublishValidUpload(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		ctx := context.Background()
+		key := "directory/2026-11 sample.csv"
+		ev := f.upload(t, key, seed.DirectoryCSV, f.now.Add(-time.Second))
+		f.handle(t, ev, "req-1")
+
+		cur, ok, err := f.store.CurrentDirectory(ctx)
+		if err != nil || !ok {
+			t.Fatalf("CurrentDirectory = %v, %v; want published", ok, err)
+		}
+		want, _, _ := directory.ParseCSV(bytes.NewReader(seed.DirectoryCSV))
+		if cur.Count != len(want) || cur.SourceKey != key {
+			t.Fatalf("CurrentDirectory = %+v; want %d organisations from %s", cur, len(want), key)
+		}
+		rep, versions := f.report(t, key)
+		if rep.Status != imports.Published || rep.Organisations != len(want) || rep.ProblemCount != 0 || rep.DirectoryVersion != cur.Version {
+			t.Fatalf("report = %+v; want published with %d organisations, version %s", rep, len(want), cur.Version)
+		}
+		reps, _, err := f.store.Imports(ctx, 10, "")
+		if err != nil || len(reps) != 1 || reps[0].Status != imports.Published {
+			t.Fatalf("Imports = %+v, %v; want one published import", reps, err)
+		}
+
+		// The same event again (S3 delivers at least once; Lambda retries): nothing twice.
+		f.now = f.now.Add(time.Minute)
+		f.handle(t, ev, "req-2")
+		again, _, _ := f.store.CurrentDirectory(ctx)
+		if again != cur {
+			t.Fatalf("CurrentDirectory after re-delivery = %+v; want unchanged %+v", again, cur)
+		}
+		if _, v := f.report(t, key); v != versions {
+			t.Fatalf("report versions after re-delivery = %d; want %d (not written again)", v, versions)
+		}
+		if reps, _, _ := f.store.Imports(ctx, 10, ""); len(reps) != 1 {
+			t.Fatalf("Imports after re-delivery = %d records; want 1", len(reps))
+		}
+	})
+}
+
+func TestRejectInvalidUpload(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		ctx := context.Background()
+		f.handle(t, f.upload(t, "directory/good.csv", seed.DirectoryCSV, f.now), "req-1")
+		before, _, _ := f.store.CurrentDirectory(ctx)
+
+		bad := "id,name,summary,regions,email\n" +
+			"ok-org,OK Org,Fine,London,info@ok.example.org\n" +
+			"bad-org,,No name,Mars,not-an-email\n"
+		f.now = f.now.Add(time.Hour)
+		f.handle(t, f.upload(t, "directory/bad.csv", []byte(bad), f.now), "req-2")
+
+		after, _, _ := f.store.CurrentDirectory(ctx)
+		if after != before {
+			t.Fatalf("an invalid upload changed the directory: %+v → %+v", before, after)
+		}
+		rep, _ := f.report(t, "directory/bad.csv")
+		if rep.Status != imports.Rejected || rep.ProblemCount < 3 || len(rep.Problems) != rep.ProblemCount {
+			t.Fatalf("report = %+v; want rejected with at least 3 problems", rep)
+		}
+		columns := map[string]bool{}
+		for _, p := range rep.Problems {
+			if p.Line != 3 {
+				t.Errorf("problem %+v on line %d; want line 3", p, p.Line)
+			}
+			columns[p.Column] = true
+		}
+		for _, c := range []string{"name", "regions", "email"} {
+			if !columns[c] {
+				t.Errorf("no problem reported in column %q: %+v", c, rep.Problems)
+			}
+		}
+	})
+}
+
+func TestIgnoredAndOversizedUploads(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		ctx := context.Background()
+
+		outside := f.upload(t, "casestudies/x.csv", seed.DirectoryCSV, f.now)
+		other := f.upload(t, "directory/y.csv", seed.DirectoryCSV, f.now)
+		other.Records[0].S3.Bucket.Name = "someone-elses-bucket"
+		f.handle(t, outside, "req-1")
+		f.handle(t, other, "req-2")
+		if reps, _, _ := f.store.Imports(ctx, 10, ""); len(reps) != 0 {
+			t.Fatalf("Imports after ignored events = %+v; want none", reps)
+		}
+
+		big := f.upload(t, "directory/big.csv", []byte("id,name,summary,regions\n"), f.now)
+		big.Records[0].S3.Object.Size = directory.MaxUploadBytes + 1
+		f.handle(t, big, "req-3")
+		rep, _ := f.report(t, "directory/big.csv")
+		if rep.Status != imports.Rejected || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "limit") {
+			t.Fatalf("report of an oversized upload = %+v; want rejected for its size", rep)
+		}
+		if _, ok, _ := f.store.CurrentDirectory(ctx); ok {
+			t.Fatal("an oversized upload published a directory")
+		}
+	})
+}
+
+func TestOutOfOrderUploads(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		ctx := context.Background()
+		older := f.upload(t, "directory/older.csv", seed.Synthetic(5), f.now)
+		newer := f.upload(t, "directory/newer.csv", seed.DirectoryCSV, f.now.Add(time.Minute))
+		f.handle(t, newer, "req-1")
+		f.handle(t, older, "req-2")
+
+		cur, _, _ := f.store.CurrentDirectory(ctx)
+		if cur.SourceKey != "directory/newer.csv" {
+			t.Fatalf("live directory from %s; want directory/newer.csv", cur.SourceKey)
+		}
+		rep, _ := f.report(t, "directory/older.csv")
+		if rep.Status != imports.Superseded {
+			t.Fatalf("older upload's status = %s; want superseded", rep.Status)
+		}
+	})
+}
