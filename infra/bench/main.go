@@ -203,4 +203,6 @@ func minDur(ds []time.Duration) time.Duration {
 	return slices.Min(ds)
 }
 
-func msStr(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func msStr(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}

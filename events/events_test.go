@@ -1,0 +1,146 @@
+// Package events_test checks that every sample event in this folder decodes, field for field,
+// into the aws-lambda-go type its function receives, and that each sample is self-consistent
+// (the checks against template.yaml live in infra/templatecheck).
+package events_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// decodeStrict decodes the JSON file at path into v, failing on any field v has no place for.
+func decodeStrict(tb testing.TB, path string, v any) {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		tb.Fatalf("decode %s: %v", path, err)
+	}
+}
+
+func TestSamplesDecode(t *testing.T) {
+	files, err := filepath.Glob("*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no sample events found")
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			var probe struct {
+				RouteKey *string          `json:"routeKey"`
+				Records  []map[string]any `json:"Records"`
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &probe); err != nil {
+				t.Fatalf("decode %s: %v", file, err)
+			}
+			switch {
+			case probe.RouteKey != nil:
+				var ev events.APIGatewayV2HTTPRequest
+				decodeStrict(t, file, &ev)
+				checkHTTP(t, ev)
+			case len(probe.Records) > 0 && probe.Records[0]["eventSource"] == "aws:s3":
+				var ev events.S3Event
+				decodeStrict(t, file, &ev)
+				checkS3(t, ev)
+			default:
+				t.Fatalf("%s is neither an HTTP API (payload 2.0) nor an S3 event", file)
+			}
+		})
+	}
+}
+
+// checkHTTP checks that an HTTP API event agrees with itself as API Gateway would build it.
+func checkHTTP(t *testing.T, ev events.APIGatewayV2HTTPRequest) {
+	t.Helper()
+	if ev.Version != "2.0" {
+		t.Errorf("version = %q; want 2.0", ev.Version)
+	}
+	if ev.RouteKey != ev.RequestContext.RouteKey {
+		t.Errorf("routeKey %q != requestContext.routeKey %q", ev.RouteKey, ev.RequestContext.RouteKey)
+	}
+	method, route, ok := strings.Cut(ev.RouteKey, " ")
+	if !ok || method != ev.RequestContext.HTTP.Method {
+		t.Errorf("routeKey %q does not start with the method %q", ev.RouteKey, ev.RequestContext.HTTP.Method)
+	}
+	if ev.RawPath != ev.RequestContext.HTTP.Path {
+		t.Errorf("rawPath %q != requestContext.http.path %q", ev.RawPath, ev.RequestContext.HTTP.Path)
+	}
+	// The route template with pathParameters substituted must give rawPath.
+	path := route
+	for name, value := range ev.PathParameters {
+		path = strings.ReplaceAll(path, "{"+name+"}", url.PathEscape(value))
+	}
+	if path != ev.RawPath {
+		t.Errorf("route %q with pathParameters %v = %q; want rawPath %q", route, ev.PathParameters, path, ev.RawPath)
+	}
+	// queryStringParameters is rawQueryString decoded, repeated names comma-joined.
+	query, err := url.ParseQuery(ev.RawQueryString)
+	if err != nil {
+		t.Fatalf("rawQueryString %q: %v", ev.RawQueryString, err)
+	}
+	if len(query) != len(ev.QueryStringParameters) {
+		t.Errorf("queryStringParameters %v has %d names; rawQueryString %q has %d", ev.QueryStringParameters, len(ev.QueryStringParameters), ev.RawQueryString, len(query))
+	}
+	for name, values := range query {
+		if got, want := ev.QueryStringParameters[name], strings.Join(values, ","); got != want {
+			t.Errorf("queryStringParameters[%q] = %q; want %q", name, got, want)
+		}
+	}
+	for name := range ev.Headers {
+		if name != strings.ToLower(name) {
+			t.Errorf("header %q is not lower case (HTTP API lower-cases header names)", name)
+		}
+	}
+	if ev.Headers["host"] != ev.RequestContext.DomainName {
+		t.Errorf("host header %q != requestContext.domainName %q", ev.Headers["host"], ev.RequestContext.DomainName)
+	}
+	if ev.RequestContext.RequestID == "" || ev.RequestContext.TimeEpoch == 0 || ev.RequestContext.Stage == "" {
+		t.Errorf("requestContext lacks requestId, timeEpoch or stage: %+v", ev.RequestContext)
+	}
+	if strings.HasPrefix(route, "/staff/") {
+		claims := ev.RequestContext.Authorizer
+		if claims == nil || claims.JWT == nil || claims.JWT.Claims["token_use"] == "" || claims.JWT.Claims["cognito:groups"] == "" {
+			t.Errorf("staff route without Cognito JWT claims in requestContext.authorizer.jwt")
+		}
+	}
+}
+
+// checkS3 checks that an S3 event record is complete.
+func checkS3(t *testing.T, ev events.S3Event) {
+	t.Helper()
+	for i, r := range ev.Records {
+		if r.EventVersion != "2.1" || r.EventSource != "aws:s3" || !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+			t.Errorf("record %d: eventVersion %q, eventSource %q, eventName %q", i, r.EventVersion, r.EventSource, r.EventName)
+		}
+		if r.S3.Bucket.Arn != "arn:aws:s3:::"+r.S3.Bucket.Name {
+			t.Errorf("record %d: bucket arn %q does not name bucket %q", i, r.S3.Bucket.Arn, r.S3.Bucket.Name)
+		}
+		o := r.S3.Object
+		if o.Key == "" || o.Size == 0 || o.ETag == "" || o.VersionID == "" || o.Sequencer == "" {
+			t.Errorf("record %d: object lacks key, size, eTag, versionId or sequencer: %+v", i, o)
+		}
+		if _, err := url.QueryUnescape(o.Key); err != nil {
+			t.Errorf("record %d: key %q is not URL-encoded as S3 sends it: %v", i, o.Key, err)
+		}
+		if r.EventTime.IsZero() {
+			t.Errorf("record %d: no eventTime", i)
+		}
+	}
+}

@@ -1,0 +1,59 @@
+// Package testenv gives storage and mail tests the servers they run against: the embedded,
+// in-process emulators always, and the third-party emulators (DynamoDB Local, moto_server) too
+// when `make test` has started them (go run ./infra/emulators/run sets
+// SECTORHUB_TEST_DYNAMODB_ENDPOINT and SECTORHUB_TEST_SES_ENDPOINT). So plain `go test ./...`
+// needs nothing installed, and `make test` runs the same tests against the real emulators.
+//
+// Every server started here listens on 127.0.0.1 on a free port and stops with the test
+// (tb.Cleanup); every table has a name of its own, so parallel tests and test packages sharing
+// one DynamoDB Local never see each other's data. Import it from _test.go files only.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Environment variables naming the third-party emulators; set by infra/emulators/run.
+const (
+	EnvDynamoDBEndpoint = "SECTORHUB_TEST_DYNAMODB_ENDPOINT"
+	EnvSESEndpoint      = "SECTORHUB_TEST_SES_ENDPOINT"
+)
+
+// Region and credentials of every client made here. Emulators accept any; these match the
+// local stack's.
+const (
+	Region    = "eu-west-2"
+	AccessKey = "local"
+	SecretKey = "local"
+)
+
+var repoRoot = sync.OnceValues(func() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", os.ErrNotExist
+		}
+		dir = parent
+	}
+})
+
+// RepoRoot finds the directory holding go.mod by walking up from the working directory (a
+// test's working directory is its package's).
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		tb.Fatalf("find the repository root (go.mod above the working directory): %v", err)
+	}
+	return root
+}
