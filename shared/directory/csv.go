@@ -10,7 +10,6 @@ import (
 	"math/bits"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -76,11 +75,8 @@ const (
 
 var errTooLarge = errors.New("directory csv: file too large")
 
-// ParseCSV reads a complete directory: a header row naming the columns (in any order, in any
-// case; see the package README for the format), then one organisation per row. Lists are
-// separated by ";" and take slugs or labels; flags take yes/no, true/false, y/n, 1/0 or nothing
-// (no). A website given without a scheme ("www.example.org") is stored with "https://" in front;
-// postcodes are stored in upper case with one space.
+// ParseCSV reads a complete directory in the upload format described in the package
+// documentation.
 //
 // Every content problem goes in problems, in file order, up to MaxProblems followed by one more
 // saying how many were left out; orgs is empty whenever there is any problem, because a
@@ -271,6 +267,10 @@ func (p *parser) header(line int, rec []string) {
 			matched++
 		}
 	}
+	if matched == 0 && len(rec) == 1 && strings.Contains(rec[0], ";") {
+		p.fatal(line, `the columns are separated by ";" rather than commas; save the file as "CSV UTF-8 (Comma delimited)"`)
+		return
+	}
 	if matched == 0 {
 		// Not a header at all (perhaps the header row was deleted): one problem, not fourteen.
 		p.fatal(line, fmt.Sprintf("the first row must be the header naming the columns (%s)", strings.Join(columnNames[:], ", ")))
@@ -381,13 +381,11 @@ func (p *parser) required(line int, name, v string) string {
 	return v
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 func (p *parser) id(line int, v string) {
 	switch {
 	case v == "":
 		p.add(line, "id", "id is required")
-	case !idPattern.MatchString(v):
+	case !validID(v):
 		p.add(line, "id", "id %s may contain only letters, digits, - and _ (no spaces)", quote(v))
 	default:
 		key := strings.ToLower(v)
@@ -397,6 +395,18 @@ func (p *parser) id(line int, v string) {
 		}
 		p.ids[key] = line
 	}
+}
+
+// validID reports whether v has only letters, digits, - and _, so that it is safe in a URL
+// path unescaped.
+func validID(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // list parses a ;-separated list of terms into slugs in vocabulary order, without repeats.
@@ -522,20 +532,38 @@ func normalisePhone(v string) (string, bool) {
 	return v, digits >= 7 && digits <= 20
 }
 
-// postcodePattern is the shape of a UK postcode without its space: an outward code (A9, A99,
-// A9A, AA9, AA99, AA9A) and an inward code (9AA).
-var postcodePattern = regexp.MustCompile(`^([A-Z][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z]{2}[0-9]{1,2}|[A-Z]{2}[0-9][A-Z])([0-9][A-Z]{2})$`)
-
 // normalisePostcode accepts a UK postcode in any case and spacing and returns it in upper case
-// with one space before the inward code ("sw1a1aa" → "SW1A 1AA").
+// with one space before the inward code ("sw1a1aa" → "SW1A 1AA"). A postcode is an outward
+// code shaped A9, A99, A9A, AA9, AA99 or AA9A, then an inward code shaped 9AA.
 func normalisePostcode(v string) (string, bool) {
 	s := strings.ToUpper(strings.Join(strings.Fields(v), ""))
-	m := postcodePattern.FindStringSubmatch(s)
-	if m == nil {
+	if len(s) < 5 || len(s) > 7 {
 		return "", false
 	}
-	return m[1] + " " + m[2], true
+	out, in := s[:len(s)-3], s[len(s)-3:]
+	if !digit(in[0]) || !letter(in[1]) || !letter(in[2]) {
+		return "", false
+	}
+	var shape []byte
+	for i := 0; i < len(out); i++ {
+		switch {
+		case letter(out[i]):
+			shape = append(shape, 'A')
+		case digit(out[i]):
+			shape = append(shape, '9')
+		default:
+			return "", false
+		}
+	}
+	switch string(shape) {
+	case "A9", "A99", "A9A", "AA9", "AA99", "AA9A":
+		return out + " " + in, true
+	}
+	return "", false
 }
+
+func letter(c byte) bool { return 'A' <= c && c <= 'Z' }
+func digit(c byte) bool  { return '0' <= c && c <= '9' }
 
 // quote quotes a value for a message, shortened if it is long.
 func quote(s string) string {

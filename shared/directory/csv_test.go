@@ -33,6 +33,12 @@ func org(id, name, summary string, regions ...string) directory.Organisation {
 	}
 }
 
+// with returns o as changed by f.
+func with(o directory.Organisation, f func(*directory.Organisation)) directory.Organisation {
+	f(&o)
+	return o
+}
+
 func TestParseCSV(t *testing.T) {
 	full := directory.Organisation{
 		ID: "open-gate", Name: "Open Gate", Summary: "Housing after release.",
@@ -60,22 +66,18 @@ func TestParseCSV(t *testing.T) {
 		{
 			"header names with spaces for underscores",
 			"id,name,summary,regions,Areas of work,lived-experience\na,A,S,london,Health,y\n",
-			[]directory.Organisation{func() directory.Organisation {
-				o := org("a", "A", "S", "london")
+			[]directory.Organisation{with(org("a", "A", "S", "london"), func(o *directory.Organisation) {
 				o.AreasOfWork = []string{"health"}
 				o.LivedExperience = true
-				return o
-			}()},
+			})},
 		},
 		{
 			"quoted field with newlines",
 			"id,name,summary,description,regions\na,A,S,\"line one\nline two\r\nline three\",london\nb,B,S,,wales\n",
 			[]directory.Organisation{
-				func() directory.Organisation {
-					o := org("a", "A", "S", "london")
+				with(org("a", "A", "S", "london"), func(o *directory.Organisation) {
 					o.Description = "line one\nline two\nline three"
-					return o
-				}(),
+				}),
 				org("b", "B", "S", "wales"),
 			},
 		},
@@ -87,11 +89,9 @@ func TestParseCSV(t *testing.T) {
 		{
 			"values are trimmed",
 			"id,name,summary,regions,email\n  a , A  ,\tS ,  london ; wales , info@a.example.org \n",
-			[]directory.Organisation{func() directory.Organisation {
-				o := org("a", "A", "S", "london", "wales")
+			[]directory.Organisation{with(org("a", "A", "S", "london", "wales"), func(o *directory.Organisation) {
 				o.Email = "info@a.example.org"
-				return o
-			}()},
+			})},
 		},
 		{
 			"flag spellings",
@@ -167,6 +167,7 @@ func TestParseCSVProblems(t *testing.T) {
 		{"header only", h + "\n", []problem{{0, "", "the file has no organisations"}}},
 		{"header and blank rows only", h + "\n\n,,,\n", []problem{{0, "", "the file has no organisations"}}},
 		{"not a header", "a,A,S,london\n", []problem{{1, "", "the first row must be the header"}}},
+		{"semicolons for commas", "id;name;summary;regions\na;A;S;london\n", []problem{{1, "", `separated by ";" rather than commas`}}},
 		{
 			"unknown and duplicate columns",
 			"id,name,Nmae,summary,regions,NAME\na,A,x,S,london,y\n",
@@ -358,14 +359,19 @@ func checkProblems(tb testing.TB, got []directory.Problem, want []problem) {
 	}
 }
 
+// rows returns a directory of n rows, each formatted from row and its number.
+func rows(n int, row string) string {
+	var b strings.Builder
+	b.WriteString("id,name,summary,regions\n")
+	for i := range n {
+		fmt.Fprintf(&b, row, i)
+	}
+	return b.String()
+}
+
 func TestParseCSVLimits(t *testing.T) {
 	t.Run("more problems than listed", func(t *testing.T) {
-		var b strings.Builder
-		b.WriteString("id,name,summary,regions\n")
-		for i := range directory.MaxProblems + 250 {
-			fmt.Fprintf(&b, "o%d,Name,Summary,mars\n", i)
-		}
-		_, problems := parseCSV(t, b.String())
+		_, problems := parseCSV(t, rows(directory.MaxProblems+250, "o%d,Name,Summary,mars\n"))
 		if len(problems) != directory.MaxProblems+1 {
 			t.Fatalf("ParseCSV gave %d problems; want %d", len(problems), directory.MaxProblems+1)
 		}
@@ -377,21 +383,11 @@ func TestParseCSVLimits(t *testing.T) {
 		}
 	})
 	t.Run("too many rows", func(t *testing.T) {
-		var b strings.Builder
-		b.WriteString("id,name,summary,regions\n")
-		for i := range directory.MaxRows + 5 {
-			fmt.Fprintf(&b, "o%d,N,S,london\n", i)
-		}
-		_, problems := parseCSV(t, b.String())
+		_, problems := parseCSV(t, rows(directory.MaxRows+5, "o%d,N,S,london\n"))
 		checkProblems(t, problems, []problem{{directory.MaxRows + 2, "", "the file has more than 20000 organisations"}})
 	})
 	t.Run("exactly the most rows", func(t *testing.T) {
-		var b strings.Builder
-		b.WriteString("id,name,summary,regions\n")
-		for i := range directory.MaxRows {
-			fmt.Fprintf(&b, "o%d,N,S,london\n", i)
-		}
-		orgs, problems := parseCSV(t, b.String())
+		orgs, problems := parseCSV(t, rows(directory.MaxRows, "o%d,N,S,london\n"))
 		if len(problems) != 0 || len(orgs) != directory.MaxRows {
 			t.Errorf("ParseCSV = %d organisations, %d problems; want %d, 0", len(orgs), len(problems), directory.MaxRows)
 		}

@@ -95,6 +95,15 @@ func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 		b = b[:0]
 		stem = -1
 	}
+	// apostrophe handles an apostrophe inside a word, followed by s[next:]: before a letter it
+	// joins, otherwise it ends the word.
+	apostrophe := func(next int) {
+		if r, _ := utf8.DecodeRuneInString(s[next:]); !wordChar(r) {
+			flush()
+		} else if stem < 0 {
+			stem = len(b)
+		}
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf { // fast path for ASCII, most of the text
@@ -104,13 +113,7 @@ func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 			case 'A' <= c && c <= 'Z':
 				b = append(b, c+'a'-'A')
 			case c == '\'' && len(b) > 0:
-				if next, _ := utf8.DecodeRuneInString(s[i+1:]); wordChar(next) {
-					if stem < 0 {
-						stem = len(b)
-					}
-				} else {
-					flush()
-				}
+				apostrophe(i + 1)
 			default:
 				flush()
 			}
@@ -122,13 +125,7 @@ func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 		case wordChar(r):
 			b = appendFolded(b, r)
 		case isApostrophe(r) && len(b) > 0:
-			if next, _ := utf8.DecodeRuneInString(s[i+size:]); wordChar(next) {
-				if stem < 0 {
-					stem = len(b)
-				}
-			} else {
-				flush()
-			}
+			apostrophe(i + size)
 		default:
 			flush()
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Result is one page of search results with the facet counts of the whole result.
@@ -287,7 +288,8 @@ func reverse(s string) string {
 // Len returns the number of organisations in the index.
 func (ix *Index) Len() int { return len(ix.orgs) }
 
-// Get returns the organisation with the given id.
+// Get returns the organisation with the given id (exactly: ids are case-sensitive here). Its
+// lists are shared with the index: callers must not modify them.
 func (ix *Index) Get(id string) (Organisation, bool) {
 	i, ok := ix.byID[id]
 	if !ok {
@@ -351,7 +353,9 @@ func (ix *Index) orAll(b bitset) bitset {
 	return b
 }
 
-// Search returns the page of organisations q asks for, and the facet counts.
+// Search returns the page of organisations q asks for, and the facet counts. Page and PerPage
+// below 1 mean the defaults; filter slugs the vocabulary does not have match nothing. The
+// items share their lists with the index: callers must not modify them.
 func (ix *Index) Search(q Query) Result {
 	page, perPage := q.Page, q.PerPage
 	if page < 1 {
@@ -539,7 +543,8 @@ func (ix *Index) queryWords(text string, s *scratch) []queryWord {
 		return nil
 	}
 	// The last word is still being typed unless the text ends after it.
-	prefix := text != "" && !isSpace(rune(text[len(text)-1]))
+	last, _ := utf8.DecodeLastRuneInString(text)
+	prefix := !isSpace(last)
 	out := make([]queryWord, len(ws))
 	for i, w := range ws {
 		var ms []match

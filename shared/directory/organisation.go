@@ -1,6 +1,3 @@
-// Package directory is the directory of services: what an organisation is, the controlled
-// vocabularies that classify organisations, the CSV format staff publish the directory in, and
-// the in-memory search index the public API answers from. It imports no infrastructure.
 package directory
 
 import "encoding/json"

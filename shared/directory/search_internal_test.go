@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // bruteForce answers which organisations match text by checking every token of every
@@ -26,7 +27,8 @@ func bruteForce(orgs []Organisation, text string) map[string]bool {
 			qwords = append(qwords, alts)
 		}
 	})
-	prefix := text != "" && !isSpace(rune(text[len(text)-1]))
+	last, _ := utf8.DecodeLastRuneInString(text)
+	prefix := !isSpace(last)
 	out := map[string]bool{}
 	for _, o := range orgs {
 		tokens := map[string]bool{}

@@ -1,0 +1,65 @@
+package seed_test
+
+import (
+	"bytes"
+	"testing"
+
+	"sectorhub/infra/seed"
+	"sectorhub/shared/directory"
+)
+
+func parse(tb testing.TB, data []byte) []directory.Organisation {
+	tb.Helper()
+	orgs, problems, err := directory.ParseCSV(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatalf("ParseCSV: %v", err)
+	}
+	for _, p := range problems {
+		tb.Errorf("line %d, column %q: %s", p.Line, p.Column, p.Message)
+	}
+	return orgs
+}
+
+func TestDirectoryCSV(t *testing.T) {
+	orgs := parse(t, seed.DirectoryCSV)
+	if len(orgs) < 50 {
+		t.Errorf("DirectoryCSV has %d organisations; want about 60", len(orgs))
+	}
+	// Every term of every vocabulary is used, so the local site shows every filter working.
+	used := map[string]bool{}
+	lived, board := 0, 0
+	for _, o := range orgs {
+		for _, list := range [][]string{o.AreasOfWork, o.ClientGroups, o.Regions, o.Settings} {
+			for _, s := range list {
+				used[s] = true
+			}
+		}
+		if o.LivedExperience {
+			lived++
+		}
+		if o.LivedExperienceBoard {
+			board++
+		}
+	}
+	for _, l := range directory.Lists() {
+		for _, term := range l.Terms {
+			if !used[term.Slug] {
+				t.Errorf("no organisation in DirectoryCSV has %s %q", l.Param, term.Slug)
+			}
+		}
+	}
+	if lived == 0 || lived == len(orgs) || board == 0 || board == len(orgs) {
+		t.Errorf("lived experience flags are not varied: %d and %d of %d", lived, board, len(orgs))
+	}
+}
+
+func TestSynthetic(t *testing.T) {
+	data := seed.Synthetic(500)
+	orgs := parse(t, data)
+	if len(orgs) != 500 {
+		t.Errorf("Synthetic(500) has %d organisations; want 500", len(orgs))
+	}
+	if !bytes.Equal(data, seed.Synthetic(500)) {
+		t.Error("Synthetic(500) differs between calls; want the same output")
+	}
+}
