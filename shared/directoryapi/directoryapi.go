@@ -51,8 +51,9 @@ func New(store Store, log *slog.Logger) *httpapi.Router {
 	return r
 }
 
-// emptyIndex answers searches before anything has been published.
-var emptyIndex = directory.NewIndex(nil)
+// emptyIndex answers searches before anything has been published (built on first use:
+// nothing is done at init that can wait).
+var emptyIndex = sync.OnceValue(func() *directory.Index { return directory.NewIndex(nil) })
 
 // currentIndex returns the index of the published version, loading it when the version changed.
 func (a *API) currentIndex(ctx context.Context) (*directory.Index, error) {
@@ -61,7 +62,7 @@ func (a *API) currentIndex(ctx context.Context) (*directory.Index, error) {
 		return nil, err
 	}
 	if !ok {
-		return emptyIndex, nil
+		return emptyIndex(), nil
 	}
 	if ix := a.cached(p.Version); ix != nil {
 		return ix, nil
