@@ -173,13 +173,13 @@ func encodeImportsCursor(k map[string]types.AttributeValue) string {
 
 func decodeImportsCursor(cursor string) (map[string]types.AttributeValue, error) {
 	invalid := apperr.Errorf(apperr.Invalid, "cursor is not valid; use the next_cursor of the previous page")
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil || len(b) > 200 {
 		return nil, invalid
 	}
 	gsk := string(b)
 	at, id, ok := strings.Cut(gsk, "#")
-	if !ok || id == "" || strings.ContainsAny(id, "#/") {
+	if !ok || !validID(id) {
 		return nil, invalid
 	}
 	if _, err := time.Parse(timeLayout, at); err != nil {
@@ -191,4 +191,17 @@ func decodeImportsCursor(cursor string) (map[string]types.AttributeValue, error)
 		"pk":     &types.AttributeValueMemberS{Value: importPKPrefix + id},
 		"sk":     &types.AttributeValueMemberS{Value: importSK},
 	}, nil
+}
+
+// validID reports whether id could be an import's ID (imports.ID makes hex; tests use words).
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
