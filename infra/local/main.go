@@ -1,0 +1,207 @@
+// Command local runs the whole product on this machine, without Docker:
+//
+//	go run ./infra/local [flags]
+//	go run ./infra/local token --email staff@example.org [--ttl 12h]
+//
+// It reads template.yaml, builds every function, and serves the HTTP API,
+// an S3 endpoint whose uploads trigger the functions, an SES endpoint that
+// captures mail, and an embedded DynamoDB (see package localstack). It seeds
+// the sample directory, prints the endpoints and a staff token, and runs
+// until Ctrl-C. The token subcommand prints a staff token the running stack
+// accepts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"sectorhub/infra/localstack"
+	"sectorhub/infra/localstack/staffauth"
+	"sectorhub/infra/samtemplate"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "local:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// envDynamoDBEndpoint, if set, is the default of --dynamodb-endpoint.
+const envDynamoDBEndpoint = "SECTORHUB_DYNAMODB_ENDPOINT"
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:3000", "address of the HTTP API")
+	s3Addr := fs.String("s3-addr", "127.0.0.1:4569", "address of the S3 endpoint")
+	sesAddr := fs.String("ses-addr", "127.0.0.1:4579", "address of the SES endpoint")
+	dynamo := fs.String("dynamodb-endpoint", getenv(envDynamoDBEndpoint), "use this DynamoDB endpoint (e.g. DynamoDB Local at http://127.0.0.1:8000) instead of the embedded one (default $"+envDynamoDBEndpoint+")")
+	maxInstances := fs.Int("max-instances", 10, "most processes per function under concurrent load")
+	noSeed := fs.Bool("no-seed", false, "do not publish the sample directory at start")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: go run ./infra/local [flags]\n       go run ./infra/local token --email staff@example.org [--ttl 12h]\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	root, tmplPath, err := findRoot()
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	began := time.Now()
+	stack, err := localstack.Start(ctx, localstack.Options{
+		Root:             root,
+		Template:         tmplPath,
+		Addr:             *addr,
+		S3Addr:           *s3Addr,
+		SESAddr:          *sesAddr,
+		DynamoDBEndpoint: *dynamo,
+		Seed:             !*noSeed,
+		MaxInstances:     *maxInstances,
+		Log:              stderr,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted")
+		}
+		return err
+	}
+	token, err := stack.StaffToken("staff@example.org")
+	if err != nil {
+		_ = stack.Close()
+		return err
+	}
+	printBanner(stdout, stack, token, *dynamo, time.Since(began))
+
+	<-ctx.Done()
+	stop() // a second Ctrl-C ends the process at once; the kernel still kills the functions
+	fmt.Fprintln(stderr, "stack | stopping")
+	return stack.Close()
+}
+
+// findRoot finds the checkout: the nearest directory at or above the
+// working directory holding template.yaml and go.mod. It returns the
+// template's path relative to the working directory, as errors show it.
+func findRoot() (root, tmpl string, err error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		_, errT := os.Stat(filepath.Join(dir, "template.yaml"))
+		_, errM := os.Stat(filepath.Join(dir, "go.mod"))
+		if errT == nil && errM == nil {
+			tmpl = filepath.Join(dir, "template.yaml")
+			if rel, err := filepath.Rel(wd, tmpl); err == nil {
+				tmpl = rel
+			}
+			return dir, tmpl, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", "", fmt.Errorf("no template.yaml and go.mod in %s or above: run this from the sectorhub checkout", wd)
+		}
+	}
+}
+
+func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took time.Duration) {
+	t := s.Template()
+	api := s.URL()
+	fmt.Fprintf(w, "\nsectorhub local stack ready in %.1f s\n\n", took.Seconds())
+	fmt.Fprintf(w, "  HTTP API   %s   (index of routes and endpoints: %s/_local/)\n", api, api)
+	for _, r := range t.Routes {
+		if r.Method != "GET" {
+			continue
+		}
+		auth := ""
+		if r.Authorizer != "" {
+			auth = `-H "Authorization: Bearer $TOKEN" `
+		}
+		fmt.Fprintf(w, "             curl %s'%s%s'\n", auth, api, r.Path)
+	}
+	var buckets []string
+	for _, b := range t.Buckets {
+		buckets = append(buckets, s.Bucket(b.LogicalID))
+	}
+	fmt.Fprintf(w, "  S3         %s   (path style) bucket %s\n", s.S3URL(), strings.Join(buckets, ", "))
+	for _, e := range t.S3Events {
+		fmt.Fprintf(w, "             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=%s aws --endpoint-url %s s3 cp orgs%s s3://%s/%sorgs%s   (→ %s)\n",
+			t.Pseudo["AWS::Region"], s.S3URL(), e.Suffix, s.Bucket(e.BucketLogicalID), e.Prefix, e.Suffix, e.FunctionID)
+	}
+	fmt.Fprintf(w, "  SES        %s   (mail is captured, not sent)\n", s.SESURL())
+	fmt.Fprintf(w, "  Outbox     %s\n", s.OutboxURL())
+	where := "embedded"
+	if dynamo != "" {
+		where = "proxy to " + dynamo
+	}
+	var tables []string
+	for _, tb := range t.Tables {
+		tables = append(tables, s.TableName(tb.LogicalID))
+	}
+	fmt.Fprintf(w, "  DynamoDB   %s   (%s) tables %s\n", s.DynamoDBEndpoint(), where, strings.Join(tables, ", "))
+	fmt.Fprintf(w, "  Invoke     curl -d @event.json %s/_local/invoke/<LogicalId>   (%s)\n", api, strings.Join(s.FunctionIDs(), ", "))
+	fmt.Fprintf(w, "\n  Staff token, valid 12 h (go run ./infra/local token --email you@example.org makes more):\n  TOKEN=%s\n\nCtrl-C to stop.\n\n", token)
+}
+
+// runToken prints a staff token the local stack's authorizer accepts.
+func runToken(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the staff member's email address (required)")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		fs.Usage()
+		return errors.New("token: --email is required")
+	}
+	_, tmplPath, err := findRoot()
+	if err != nil {
+		return err
+	}
+	t, err := samtemplate.Load(tmplPath)
+	if err != nil {
+		return err
+	}
+	names, err := t.LocalNames(func(id string) string { return localstack.DefaultTablePrefix + id })
+	if err != nil {
+		return err
+	}
+	keyPath, err := staffauth.DefaultKeyPath()
+	if err != nil {
+		return err
+	}
+	issuer, err := staffauth.LoadOrCreate(keyPath)
+	if err != nil {
+		return fmt.Errorf("staff token key: %w", err)
+	}
+	token, err := localstack.StaffToken(t, names, issuer, *email, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}

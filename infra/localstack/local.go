@@ -1,0 +1,134 @@
+package localstack
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+
+	"sectorhub/infra/localstack/lambdart"
+)
+
+// localHandler serves the stack's own pages under /_local/: an index, the
+// outbox of captured mail, and POST /_local/invoke/<LogicalId> to fire any
+// function by hand (schedules, SNS and the like).
+func (s *Stack) localHandler() http.Handler {
+	mux := http.NewServeMux()
+	outbox := s.outbox.Browser("/_local/outbox")
+	mux.Handle("/_local/outbox", outbox)
+	mux.Handle("/_local/outbox/", outbox)
+	mux.Handle("/_local/outbox.json", outbox)
+	mux.HandleFunc("/_local/invoke/{id}", s.handleInvoke)
+	mux.HandleFunc("GET /_local/{$}", s.handleIndex)
+	mux.HandleFunc("/_local/", func(w http.ResponseWriter, r *http.Request) {
+		writeMessage(w, http.StatusNotFound, "Not Found")
+	})
+	return mux
+}
+
+// handleInvoke invokes a function with the request body as its event. The
+// answer mirrors Lambda's Invoke API: the function's payload with 200, or
+// its error with X-Amz-Function-Error: Unhandled (here with status 502 so
+// that curl -f notices).
+func (s *Stack) handleInvoke(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeMessage(w, http.StatusMethodNotAllowed, "use POST with the event as the body")
+		return
+	}
+	id := r.PathValue("id")
+	if _, ok := s.pools[id]; !ok {
+		writeMessage(w, http.StatusNotFound, "no function "+id+" in the template; functions: "+strings.Join(s.FunctionIDs(), ", "))
+		return
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, lambdart.MaxPayload+1))
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	}
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	if !json.Valid(payload) {
+		writeMessage(w, http.StatusBadRequest, "the body must be a JSON event")
+		return
+	}
+	resp, err := s.Invoke(r.Context(), id, payload)
+	w.Header().Set("Content-Type", "application/json")
+	if fe, ok := errors.AsType[*lambdart.FunctionError](err); ok {
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		w.WriteHeader(http.StatusBadGateway)
+		_ = json.NewEncoder(w).Encode(fe)
+		return
+	}
+	if errors.Is(err, lambdart.ErrPayloadTooLarge) {
+		writeMessage(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
+	if err != nil {
+		writeMessage(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	_, _ = w.Write(resp)
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>sectorhub local stack</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+code,pre{font-family:ui-monospace,monospace}table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left;vertical-align:top}</style></head>
+<body><h1>sectorhub local stack</h1>
+<h2>HTTP API</h2>
+<table><tr><th>route</th><th>function</th><th>authorizer</th></tr>
+{{range .Routes}}<tr><td><code>{{.Key}}</code></td><td>{{.Function}}</td><td>{{.Authorizer}}</td></tr>
+{{end}}</table>
+<p>Staff routes take <code>Authorization: Bearer &lt;token&gt;</code>; <code>go run ./infra/local token --email staff@example.org</code> prints one.</p>
+<h2>Endpoints</h2>
+<table>
+<tr><td>HTTP API</td><td><code>{{.API}}</code></td></tr>
+<tr><td>S3 (path style)</td><td><code>{{.S3}}</code></td></tr>
+<tr><td>SES</td><td><code>{{.SES}}</code></td></tr>
+<tr><td>DynamoDB</td><td><code>{{.DynamoDB}}</code></td></tr>
+</table>
+<h2>Buckets and uploads</h2>
+<ul>{{range .Buckets}}<li><code>{{.}}</code></li>{{end}}</ul>
+<ul>{{range .S3Events}}<li>{{.}}</li>{{end}}</ul>
+<h2>Functions</h2>
+<p>Invoke any function by hand: <code>curl -d @event.json {{.API}}/_local/invoke/&lt;LogicalId&gt;</code></p>
+<ul>{{range .Functions}}<li><code>{{.}}</code></li>{{end}}</ul>
+{{if .Triggers}}<p>Triggers to fire by hand:</p><ul>{{range .Triggers}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<h2>Mail</h2>
+<p><a href="/_local/outbox">Outbox</a> (<a href="/_local/outbox.json">JSON</a>): every message sent through the SES endpoint.</p>
+</body></html>
+`))
+
+func (s *Stack) handleIndex(w http.ResponseWriter, r *http.Request) {
+	type routeRow struct{ Key, Function, Authorizer string }
+	data := struct {
+		Routes                 []routeRow
+		API, S3, SES, DynamoDB string
+		Buckets, S3Events      []string
+		Functions, Triggers    []string
+	}{API: s.URL(), S3: s.S3URL(), SES: s.SESURL(), DynamoDB: s.DynamoDBEndpoint(), Functions: s.FunctionIDs()}
+	for _, rt := range s.tmpl.Routes {
+		data.Routes = append(data.Routes, routeRow{rt.RouteKey(), rt.FunctionID, rt.Authorizer})
+	}
+	for _, b := range s.tmpl.Buckets {
+		data.Buckets = append(data.Buckets, s.names[b.LogicalID])
+	}
+	for _, e := range s.tmpl.S3Events {
+		data.S3Events = append(data.S3Events, strings.Join(e.Events, ", ")+" on s3://"+s.names[e.BucketLogicalID]+"/"+e.Prefix+"*"+e.Suffix+" → "+e.FunctionID)
+	}
+	for _, t := range s.tmpl.Triggers {
+		line := t.Type + " " + t.EventID + " → " + t.FunctionID
+		if !t.Schedule.IsZero() {
+			line += " (" + t.Schedule.String() + ")"
+		}
+		data.Triggers = append(data.Triggers, line)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := indexPage.Execute(w, data); err != nil {
+		s.log.printf("stack", "index page: %v", err)
+	}
+}

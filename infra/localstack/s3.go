@@ -1,0 +1,345 @@
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"sectorhub/infra/localstack/lambdart"
+	"sectorhub/infra/localstack/s3local"
+	"sectorhub/infra/samtemplate"
+	"sectorhub/infra/seed"
+)
+
+// s3Handler fronts s3local: it accepts virtual-hosted-style requests too
+// (bucket.127.0.0.1:4569) by rewriting them to path style, and it tells the
+// tracker which responses will be followed by an object-created notification,
+// before the client can see the response, so that Drain cannot miss one.
+func (s *Stack) s3Handler(srv *s3local.Server, buckets []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		for _, b := range buckets {
+			if strings.HasPrefix(host, b+".") {
+				r.URL.Path = "/" + b + r.URL.Path
+				if r.URL.RawPath != "" {
+					r.URL.RawPath = "/" + b + r.URL.RawPath
+				}
+				break
+			}
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		srv.ServeHTTP(rec, r)
+		if rec.status/100 == 2 && createsObject(r) {
+			s.async.expect(rec.Header().Get("x-amz-request-id"))
+		}
+	})
+}
+
+// createsObject reports whether a successful r creates an object, and so
+// is notified: PutObject, CopyObject and CompleteMultipartUpload.
+func createsObject(r *http.Request) bool {
+	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if key == "" {
+		return false
+	}
+	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodPut:
+		// PutObject and CopyObject carry no query but the SDK's x-id;
+		// parts and sub-resources (?uploadId, ?acl, ?tagging) do.
+		for p := range q {
+			if p != "x-id" {
+				return false
+			}
+		}
+		return true
+	case http.MethodPost:
+		return q.Has("uploadId")
+	}
+	return false
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// tracker counts asynchronous work: notifications announced by the S3
+// front but not yet arrived, and invocations in flight, for Drain.
+type tracker struct {
+	mu       sync.Mutex
+	expected map[string]time.Time // S3 request IDs whose notification is due
+	arrived  map[string]time.Time // notifications that came before their announcement
+	inflight int
+	changed  chan struct{}
+	wg       sync.WaitGroup
+}
+
+func (t *tracker) init() {
+	t.expected = map[string]time.Time{}
+	t.arrived = map[string]time.Time{}
+	t.changed = make(chan struct{})
+}
+
+func (t *tracker) signal() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// expect announces the notification of the S3 request with requestID.
+func (t *tracker) expect(requestID string) {
+	if requestID == "" {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.arrived[requestID]; ok {
+		delete(t.arrived, requestID)
+		return
+	}
+	t.expected[requestID] = time.Now()
+}
+
+// arrive records the notification of requestID, starting n invocations.
+func (t *tracker) arrive(requestID string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inflight += n
+	t.wg.Add(n)
+	if requestID != "" {
+		if _, ok := t.expected[requestID]; ok {
+			delete(t.expected, requestID)
+		} else {
+			t.arrived[requestID] = time.Now()
+		}
+	}
+	t.signal()
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inflight--
+	t.wg.Done()
+	t.signal()
+}
+
+// staleAfter bounds how long an announced notification is waited for:
+// s3local logs and drops a notification it cannot build.
+const staleAfter = 10 * time.Second
+
+// idle reports whether nothing is due or running, forgetting stale entries.
+func (t *tracker) idle(now time.Time) (bool, chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, at := range t.expected {
+		if now.Sub(at) > staleAfter {
+			delete(t.expected, id)
+		}
+	}
+	for id, at := range t.arrived {
+		if now.Sub(at) > staleAfter {
+			delete(t.arrived, id)
+		}
+	}
+	return len(t.expected) == 0 && t.inflight == 0, t.changed
+}
+
+func (t *tracker) wait() { t.wg.Wait() }
+
+// Drain waits until every object-created notification of a completed S3
+// request has been delivered and every asynchronous invocation (retries
+// included) has finished.
+func (s *Stack) Drain(ctx context.Context) error {
+	for {
+		idle, changed := s.async.idle(time.Now())
+		if idle {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return fmt.Errorf("drain: %w", ctx.Err())
+		}
+	}
+}
+
+// AsyncFailures returns how many asynchronous invocations failed for good
+// (after their retries).
+func (s *Stack) AsyncFailures() int64 { return s.failures.Load() }
+
+// objectCreated delivers an S3 notification to every function whose S3
+// event matches it, asynchronously, as S3 and Lambda do.
+func (s *Stack) objectCreated(rec events.S3EventRecord) {
+	key, err := url.QueryUnescape(rec.S3.Object.Key)
+	if err != nil {
+		key = rec.S3.Object.Key
+	}
+	var matched []samtemplate.S3Event
+	for _, e := range s.tmpl.S3Events {
+		if s.names[e.BucketLogicalID] == rec.S3.Bucket.Name && eventMatches(e.Events, "s3:"+rec.EventName) &&
+			strings.HasPrefix(key, e.Prefix) && strings.HasSuffix(key, e.Suffix) {
+			matched = append(matched, e)
+		}
+	}
+	s.async.arrive(rec.ResponseElements["x-amz-request-id"], len(matched))
+	if len(matched) == 0 {
+		return
+	}
+	payload, err := s3EventJSON(rec)
+	for _, e := range matched {
+		go func() {
+			defer s.async.done()
+			if err != nil {
+				s.log.printf("s3", "encode event for s3://%s/%s: %v", rec.S3.Bucket.Name, key, err)
+				s.failures.Add(1)
+				return
+			}
+			s.log.printf("s3", "%s s3://%s/%s → %s (%s)", rec.EventName, rec.S3.Bucket.Name, key, e.FunctionID, e.EventID)
+			s.invokeAsync(e.FunctionID, fmt.Sprintf("s3://%s/%s", rec.S3.Bucket.Name, key), payload)
+		}()
+	}
+}
+
+// eventMatches matches an event name such as "s3:ObjectCreated:Put" against
+// a notification's event patterns ("s3:ObjectCreated:*").
+func eventMatches(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(name, prefix) || p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// invokeAsync invokes a function as Lambda's asynchronous invocation does:
+// on a function error it retries twice, after a delay and twice that delay.
+func (s *Stack) invokeAsync(fnID, what string, payload []byte) {
+	delay := s.opts.AsyncRetryDelay
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		_, err := s.Invoke(context.Background(), fnID, payload)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, lambdart.ErrClosed) {
+			return
+		}
+		if attempt == attempts {
+			s.failures.Add(1)
+			s.log.printf("s3", "%s failed on %s %d times; giving up: %v", fnID, what, attempts, err)
+			return
+		}
+		s.log.printf("s3", "%s failed on %s (attempt %d of %d): %v; retrying in %v", fnID, what, attempt, attempts, err, delay)
+		select {
+		case <-time.After(delay):
+		case <-s.closing:
+			return
+		}
+		delay *= 2
+	}
+}
+
+// s3EventJSON encodes an S3 notification with one record as Amazon S3 sends
+// it: eventTime with milliseconds, no urlDecodedKey (an aws-lambda-go field
+// that S3 does not send), no versionId for an unversioned bucket.
+func s3EventJSON(rec events.S3EventRecord) ([]byte, error) {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	m["eventTime"] = rec.EventTime.UTC().Format("2006-01-02T15:04:05.000Z")
+	if s3m, ok := m["s3"].(map[string]any); ok {
+		if obj, ok := s3m["object"].(map[string]any); ok {
+			delete(obj, "urlDecodedKey")
+			if rec.S3.Object.VersionID == "" {
+				delete(obj, "versionId")
+			}
+		}
+	}
+	return json.Marshal(map[string]any{"Records": []any{m}})
+}
+
+// SeedKey is where the sample directory is uploaded at start.
+const SeedKey = "directory/sample-directory.csv"
+
+// seed uploads the sample directory through the S3 endpoint, as staff
+// would, and waits for the upload's function to publish it.
+func (s *Stack) seed(ctx context.Context) error {
+	bucketID := ""
+	for _, e := range s.tmpl.S3Events {
+		if strings.HasPrefix(SeedKey, e.Prefix) && strings.HasSuffix(SeedKey, e.Suffix) {
+			bucketID = e.BucketLogicalID
+			break
+		}
+	}
+	if bucketID == "" {
+		s.log.printf("stack", "seed: no function is triggered by %s; not seeding", SeedKey)
+		return nil
+	}
+	bucket := s.names[bucketID]
+	before := s.failures.Load()
+	client := s.S3Client()
+	_, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:      aws.String(bucket),
+		Key:         aws.String(SeedKey),
+		Body:        bytes.NewReader(seed.DirectoryCSV),
+		ContentType: aws.String("text/csv"),
+	})
+	if err != nil {
+		return fmt.Errorf("seed: upload s3://%s/%s: %w", bucket, SeedKey, err)
+	}
+	if err := s.Drain(ctx); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	if s.failures.Load() != before {
+		return fmt.Errorf("seed: publishing s3://%s/%s failed (see the log above; --no-seed starts without it)", bucket, SeedKey)
+	}
+	s.log.printf("stack", "seed: published s3://%s/%s", bucket, SeedKey)
+	return nil
+}
+
+// S3Client returns an S3 client for the stack's S3 endpoint (path style,
+// local credentials).
+func (s *Stack) S3Client() *s3.Client {
+	return s3.New(s3.Options{
+		Region:       s.tmpl.Pseudo["AWS::Region"],
+		BaseEndpoint: aws.String(s.S3URL()),
+		UsePathStyle: true,
+		Credentials:  localCredentials,
+	})
+}

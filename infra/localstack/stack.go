@@ -1,0 +1,488 @@
+// Package localstack runs the whole product on one machine without Docker:
+// it reads template.yaml, builds every function and runs it under the local
+// Lambda runtime (lambdart), serves the HTTP API with payload-2.0 events and
+// the JWT authorizer, an embedded DynamoDB-compatible endpoint with the
+// template's tables, an S3 endpoint whose uploads trigger functions as S3
+// notifications do, and an SES endpoint that captures mail.
+//
+// `go run ./infra/local` is its command; end-to-end tests start it with Start.
+package localstack
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"sectorhub/infra/localstack/lambdart"
+	"sectorhub/infra/localstack/s3local"
+	"sectorhub/infra/localstack/sescapture"
+	"sectorhub/infra/localstack/staffauth"
+	"sectorhub/infra/samtemplate"
+)
+
+// DefaultTablePrefix prefixes the logical ID to name each local table.
+const DefaultTablePrefix = "sectorhub-local-"
+
+// Options configure a Stack. Addresses may use port 0 for a free port.
+type Options struct {
+	Root     string // the repository root; template.yaml is read from there
+	Template string // the template's path; Root/template.yaml when empty
+
+	Addr    string // HTTP API; "127.0.0.1:3000" when empty
+	S3Addr  string // S3 endpoint; "127.0.0.1:4569" when empty
+	SESAddr string // SES endpoint; "127.0.0.1:4579" when empty
+
+	// DynamoDBEndpoint is an existing DynamoDB endpoint (DynamoDB Local, or
+	// any other) to use instead of the embedded one. Either way the functions
+	// talk to it through a counting proxy (see DynamoDBRequests).
+	DynamoDBEndpoint string
+	// TablePrefix prefixes the logical ID to name each table;
+	// "sectorhub-local-" when empty.
+	TablePrefix string
+
+	Seed         bool // publish infra/seed's sample directory through the upload path at start
+	MaxInstances int  // processes per function; 10 when 0
+
+	// BuildDir receives the function binaries; a per-checkout directory
+	// under the user's cache directory when empty.
+	BuildDir string
+	// StaffKeyPath is the staff token signing key; staffauth.DefaultKeyPath()
+	// when empty (shared with `go run ./infra/local token`).
+	StaffKeyPath string
+	// AsyncRetryDelay is the delay before retrying a failed asynchronous
+	// (S3-triggered) invocation; doubled for the second retry. Lambda waits a
+	// minute; the local stack 1 s unless set.
+	AsyncRetryDelay time.Duration
+
+	Log      io.Writer             // the stack's and the functions' log; discarded when nil
+	OnReport func(lambdart.Report) // called after every invocation, if set
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	opts   Options
+	tmpl   *samtemplate.Template
+	names  map[string]string // physical names by logical ID
+	log    *logger
+	issuer *staffauth.Issuer
+
+	pools     map[string]*lambdart.Pool
+	servers   []*server
+	api       *server
+	s3        *server
+	ses       *server
+	dynamo    *server
+	s3local   *s3local.Server
+	s3Buckets []string
+	outbox    *sescapture.Outbox
+	dynamoN   atomic.Int64
+	gateway   *gateway
+	async     tracker
+	closing   chan struct{}
+	closeMu   sync.Mutex
+	closed    bool
+	failures  atomic.Int64 // async invocations that failed for good
+}
+
+// server is one HTTP listener of the stack.
+type server struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Start builds and starts the stack; ctx bounds the start (build, seeding)
+// only. Close stops it.
+func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+	if opts.Root == "" {
+		opts.Root = "."
+	}
+	if opts.Template == "" {
+		opts.Template = filepath.Join(opts.Root, "template.yaml")
+	}
+	opts.Addr = cmp.Or(opts.Addr, "127.0.0.1:3000")
+	opts.S3Addr = cmp.Or(opts.S3Addr, "127.0.0.1:4569")
+	opts.SESAddr = cmp.Or(opts.SESAddr, "127.0.0.1:4579")
+	opts.TablePrefix = cmp.Or(opts.TablePrefix, DefaultTablePrefix)
+	if opts.AsyncRetryDelay <= 0 {
+		opts.AsyncRetryDelay = time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	opts.Log = &syncWriter{w: opts.Log}
+	s := &Stack{opts: opts, log: newLogger(opts.Log), pools: map[string]*lambdart.Pool{}, closing: make(chan struct{})}
+	s.async.init()
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+
+	if s.tmpl, err = samtemplate.Load(opts.Template); err != nil {
+		return nil, err
+	}
+	for _, r := range s.tmpl.Routes {
+		if r.PayloadFormatVersion != "2.0" {
+			return nil, fmt.Errorf("%s: %s event %s: payload format %s is not supported by the local stack (only 2.0)", s.tmpl.Path, r.FunctionID, r.EventID, r.PayloadFormatVersion)
+		}
+	}
+	if s.names, err = s.tmpl.LocalNames(s.TableName); err != nil {
+		return nil, err
+	}
+
+	// Claim the ports before the slow build, so a busy port fails fast.
+	if s.api, err = s.listen("api", opts.Addr, "--addr"); err != nil {
+		return nil, err
+	}
+	if s.s3, err = s.listen("s3", opts.S3Addr, "--s3-addr"); err != nil {
+		return nil, err
+	}
+	if s.ses, err = s.listen("ses", opts.SESAddr, "--ses-addr"); err != nil {
+		return nil, err
+	}
+	if s.dynamo, err = s.listen("dynamodb", "127.0.0.1:0", ""); err != nil {
+		return nil, err
+	}
+
+	keyPath := opts.StaffKeyPath
+	if keyPath == "" {
+		if keyPath, err = staffauth.DefaultKeyPath(); err != nil {
+			return nil, err
+		}
+	}
+	if s.issuer, err = staffauth.LoadOrCreate(keyPath); err != nil {
+		return nil, fmt.Errorf("staff token key: %w", err)
+	}
+
+	buildDir := opts.BuildDir
+	if buildDir == "" {
+		if buildDir, err = lambdart.DefaultBuildDir(opts.Root); err != nil {
+			return nil, err
+		}
+	}
+	began := time.Now()
+	s.log.printf("stack", "building %d functions into %s", len(s.tmpl.Functions), buildDir)
+	bins, err := lambdart.Build(ctx, s.tmpl, buildDir)
+	if err != nil {
+		return nil, err
+	}
+	s.log.printf("stack", "built in %.1f s", time.Since(began).Seconds())
+
+	if err := s.startDynamoDB(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.newS3(); err != nil {
+		return nil, err
+	}
+	s.outbox = sescapture.New()
+	s.serve(s.ses, s.outbox)
+
+	for _, fn := range s.tmpl.Functions {
+		env, err := s.tmpl.ResolveEnv(fn, s.names)
+		if err != nil {
+			return nil, err
+		}
+		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.dynamo.URL()
+		env["AWS_ENDPOINT_URL_S3"] = s.s3.URL()
+		env["AWS_ENDPOINT_URL_SES"] = s.ses.URL()
+		pool, err := lambdart.NewPool(lambdart.PoolOptions{
+			Function:     fn,
+			FunctionName: s.names[fn.LogicalID],
+			Binary:       bins[fn.LogicalID],
+			Env:          env,
+			Region:       s.tmpl.Pseudo["AWS::Region"],
+			AccountID:    s.tmpl.Pseudo["AWS::AccountId"],
+			MaxInstances: opts.MaxInstances,
+			Log:          opts.Log,
+			OnReport:     opts.OnReport,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.pools[fn.LogicalID] = pool
+	}
+
+	// Serve S3 only now: an upload invokes functions.
+	s.serve(s.s3, s.s3Handler(s.s3local, s.s3Buckets))
+	if s.gateway, err = newGateway(s); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/_local/", s.localHandler())
+	mux.Handle("/", s.gateway)
+	s.serve(s.api, mux)
+
+	if opts.Seed {
+		if err := s.seed(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// listen claims addr, explaining a busy port with the option that changes it.
+func (s *Stack) listen(name, addr, option string) (*server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint := ""
+			if option != "" {
+				hint = " (is another local stack running? use " + option + ")"
+			}
+			return nil, fmt.Errorf("listen %s: address already in use%s", addr, hint)
+		}
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &server{name: name, ln: ln}
+	s.servers = append(s.servers, srv)
+	return srv, nil
+}
+
+func (s *Stack) serve(srv *server, h http.Handler) {
+	srv.srv = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		if err := srv.srv.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.printf("stack", "%s server: %v", srv.name, err)
+		}
+	}()
+}
+
+// startDynamoDB serves the embedded minidyn server, or a proxy to
+// DynamoDBEndpoint, behind a request counter, and creates the tables.
+func (s *Stack) startDynamoDB(ctx context.Context) error {
+	backend, err := dynamoBackend(s.opts.DynamoDBEndpoint)
+	if err != nil {
+		return err
+	}
+	s.serve(s.dynamo, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.dynamoN.Add(1)
+		backend.ServeHTTP(w, r)
+	}))
+	client := dynamodb.New(dynamodb.Options{
+		Region:       s.tmpl.Pseudo["AWS::Region"],
+		BaseEndpoint: aws.String(s.dynamo.URL()),
+		Credentials:  localCredentials,
+	})
+	if err := samtemplate.CreateTables(ctx, client, s.tmpl, s.TableName); err != nil {
+		where := "the embedded DynamoDB"
+		if s.opts.DynamoDBEndpoint != "" {
+			where = s.opts.DynamoDBEndpoint
+		}
+		return fmt.Errorf("create tables on %s: %w", where, err)
+	}
+	return nil
+}
+
+func (s *Stack) newS3() error {
+	var buckets []string
+	for _, b := range s.tmpl.Buckets {
+		buckets = append(buckets, s.names[b.LogicalID])
+	}
+	srv, err := s3local.New(s3local.Options{
+		Region:          s.tmpl.Pseudo["AWS::Region"],
+		Buckets:         buckets,
+		OnObjectCreated: s.objectCreated,
+		Logf:            func(format string, args ...any) { s.log.printf("s3", format, args...) },
+	})
+	if err != nil {
+		return err
+	}
+	s.s3local = srv
+	s.s3Buckets = buckets
+	return nil
+}
+
+// URL returns the HTTP API's base URL, like "http://127.0.0.1:3000".
+func (s *Stack) URL() string { return s.api.URL() }
+
+// S3URL returns the S3 endpoint (path-style).
+func (s *Stack) S3URL() string { return s.s3.URL() }
+
+// SESURL returns the SES endpoint.
+func (s *Stack) SESURL() string { return s.ses.URL() }
+
+// OutboxURL returns the page listing captured mail.
+func (s *Stack) OutboxURL() string { return s.api.URL() + "/_local/outbox" }
+
+// DynamoDBEndpoint returns the DynamoDB endpoint the functions use.
+func (s *Stack) DynamoDBEndpoint() string { return s.dynamo.URL() }
+
+// DynamoDBRequests returns how many requests the DynamoDB endpoint has
+// served (table creation included).
+func (s *Stack) DynamoDBRequests() int64 { return s.dynamoN.Load() }
+
+// TableName returns the local physical name of the table with logicalID.
+func (s *Stack) TableName(logicalID string) string { return s.opts.TablePrefix + logicalID }
+
+// Bucket returns the local name of the bucket with logicalID ("" if none).
+func (s *Stack) Bucket(logicalID string) string {
+	for _, b := range s.tmpl.Buckets {
+		if b.LogicalID == logicalID {
+			return s.names[logicalID]
+		}
+	}
+	return ""
+}
+
+// Template returns the template the stack runs.
+func (s *Stack) Template() *samtemplate.Template { return s.tmpl }
+
+// Names returns the local physical names of the template's resources.
+func (s *Stack) Names() map[string]string { return s.names }
+
+// Outbox returns the captured mail.
+func (s *Stack) Outbox() *sescapture.Outbox { return s.outbox }
+
+// S3 returns the S3 endpoint's server (its Backend reads objects directly).
+func (s *Stack) S3() *s3local.Server { return s.s3local }
+
+// StaffToken returns a staff JWT for email, valid for 12 hours, that the
+// stack's JWT authorizer accepts.
+func (s *Stack) StaffToken(email string) (string, error) {
+	return StaffToken(s.tmpl, s.names, s.issuer, email, 12*time.Hour)
+}
+
+// StaffToken issues a token for the template's JWT authorizer (the one the
+// first authorized route uses, else the first by name), with the issuer and
+// audience resolved against names.
+func StaffToken(t *samtemplate.Template, names map[string]string, issuer *staffauth.Issuer, email string, ttl time.Duration) (string, error) {
+	name := ""
+	for _, r := range t.Routes {
+		if r.Authorizer != "" {
+			name = r.Authorizer
+			break
+		}
+	}
+	if name == "" {
+		keys := slices.Sorted(maps.Keys(t.Authorizers))
+		if len(keys) == 0 {
+			return "", errors.New("staff token: the template has no JWT authorizer")
+		}
+		name = keys[0]
+	}
+	a := t.Authorizers[name]
+	iss, err := t.Resolve(a.Issuer, names)
+	if err != nil {
+		return "", fmt.Errorf("staff token: authorizer %s issuer: %w", name, err)
+	}
+	if len(a.Audience) == 0 {
+		return "", fmt.Errorf("staff token: authorizer %s has no audience", name)
+	}
+	aud, err := t.ResolveList(a.Audience[0], names)
+	if err != nil {
+		return "", fmt.Errorf("staff token: authorizer %s audience: %w", name, err)
+	}
+	if len(aud) == 0 {
+		return "", fmt.Errorf("staff token: authorizer %s has no audience", name)
+	}
+	return issuer.Token(email, iss, aud[0], ttl, time.Now())
+}
+
+// FunctionIDs returns the logical IDs of the functions, sorted.
+func (s *Stack) FunctionIDs() []string {
+	return slices.Sorted(maps.Keys(s.pools))
+}
+
+// Invoke invokes the function with logicalID synchronously. A function
+// error is returned as a *lambdart.FunctionError.
+func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([]byte, error) {
+	pool, ok := s.pools[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("invoke %s: %w", logicalID, errNoFunction)
+	}
+	resp, fnErr, err := pool.Invoke(ctx, payload)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", logicalID, err)
+	}
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	return resp, nil
+}
+
+var errNoFunction = errors.New("no such function in the template")
+
+// Close stops the servers and every function process, and waits for them.
+func (s *Stack) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closing)
+	s.closeMu.Unlock()
+
+	var errs []error
+	if s.api != nil && s.api.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = s.api.srv.Shutdown(ctx)
+		cancel()
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.pools)) {
+		if err := s.pools[id].Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.async.wait()
+	for _, srv := range s.servers {
+		if srv.srv != nil {
+			_ = srv.srv.Close()
+		} else {
+			_ = srv.ln.Close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// logger writes the stack's own lines in the same "source | text" shape as
+// the functions' lines.
+type logger struct {
+	mu  sync.Mutex
+	out io.Writer
+}
+
+func newLogger(out io.Writer) *logger { return &logger{out: out} }
+
+func (l *logger) printf(source, format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = fmt.Fprintf(l.out, "%s | %s\n", source, strings.TrimRight(line, "\n"))
+}
+
+// localCredentials are the static credentials the stack's own clients use;
+// the functions get the same through AWS_ACCESS_KEY_ID and friends.
+var localCredentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "localstack"}, nil
+})
+
+// syncWriter serialises writes from the stack and every pool onto one writer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
+}

@@ -1,0 +1,116 @@
+// Command fn is the local stack's test function. As an HTTP API function it
+// answers with the event it received (and a few special paths); as an S3
+// function it copies each event into the bucket under seen/<key>.json; as
+// anything else it echoes its event.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		RouteKey string            `json:"routeKey"`
+		Records  []json.RawMessage `json:"Records"`
+		Action   string            `json:"action"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, err
+	}
+	switch {
+	case probe.RouteKey != "":
+		return web(raw)
+	case probe.Records != nil:
+		return nil, upload(ctx, raw)
+	case probe.Action == "fail":
+		return nil, errors.New("asked to fail")
+	}
+	return map[string]any{"invoked": true, "event": raw}, nil
+}
+
+func web(raw json.RawMessage) (any, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	switch ev.RawPath {
+	case "/items/raw":
+		return map[string]string{"plain": "json"}, nil
+	case "/items/fail":
+		return nil, errors.New("asked to fail")
+	case "/items/b64":
+		return events.APIGatewayV2HTTPResponse{
+			StatusCode:      201,
+			Headers:         map[string]string{"Content-Type": "application/octet-stream"},
+			Body:            base64.StdEncoding.EncodeToString([]byte{0, 1, 2, 'b', 'i', 'n'}),
+			IsBase64Encoded: true,
+		}, nil
+	case "/items/cookie":
+		return events.APIGatewayV2HTTPResponse{
+			StatusCode: 200,
+			Headers:    map[string]string{"Content-Type": "text/plain", "Access-Control-Allow-Origin": "https://evil.example", "ETag": `"v1"`},
+			Cookies:    []string{"a=1; Path=/", "b=2; HttpOnly"},
+			Body:       "cookies",
+		}, nil
+	case "/items/env":
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		body, err := json.Marshal(env)
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: string(body)}, err
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: 200,
+		Headers:    map[string]string{"Content-Type": "application/json", "X-Route": ev.RouteKey},
+		Body:       string(raw),
+	}, nil
+}
+
+func upload(ctx context.Context, raw json.RawMessage) error {
+	var ev events.S3Event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return err
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	for _, rec := range ev.Records {
+		key, err := url.QueryUnescape(rec.S3.Object.Key)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(key, "fail") {
+			return errors.New("asked to fail on " + key)
+		}
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(rec.S3.Bucket.Name),
+			Key:    aws.String("seen/" + key + ".json"),
+			Body:   bytes.NewReader(raw),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func main() {
+	lambda.Start(handle)
+}
