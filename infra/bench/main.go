@@ -50,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := fs.String("root", ".", "repository root (template.yaml)")
 	cold := fs.Int("cold", 25, "cold starts per binary")
 	orgs := fs.Int("orgs", 10000, "organisations in the search and ingest benchmarks")
-	requests := fs.Int("requests", 400, "warm requests per query in the search benchmark")
+	requests := fs.Int("requests", 1000, "warm requests per query in the search benchmark")
 	only := fs.String("only", "", "run only: cold, size, search")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -34,29 +34,29 @@ var typicalQueries = []string{
 	"",
 }
 
-// ingestReports collects IngestFunction's invocation reports.
-type ingestReports struct {
+// lastReports keeps the latest invocation report of each function.
+type lastReports struct {
 	mu   sync.Mutex
-	last lambdart.Report
+	last map[string]lambdart.Report
 }
 
-func (r *ingestReports) add(rep lambdart.Report) {
-	if rep.FunctionName != "IngestFunction" {
-		return
-	}
-	r.mu.Lock()
-	r.last = rep
-	r.mu.Unlock()
-}
-
-func (r *ingestReports) get() lambdart.Report {
+func (r *lastReports) add(rep lambdart.Report) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.last
+	if r.last == nil {
+		r.last = map[string]lambdart.Report{}
+	}
+	r.last[rep.FunctionName] = rep
+}
+
+func (r *lastReports) get(fn string) lambdart.Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last[fn]
 }
 
 func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, requests int) error {
-	var reports ingestReports
+	var reports lastReports
 	st, err := localstack.Start(ctx, localstack.Options{
 		Root:         root,
 		Addr:         "127.0.0.1:0",
@@ -132,7 +132,7 @@ func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, reques
 	if err != nil {
 		return err
 	}
-	ingest := reports.get()
+	ingest := reports.get("IngestFunction")
 	if ingest.Status != "success" {
 		return fmt.Errorf("ingest of %d rows: %s %s", orgs, ingest.Status, ingest.ErrorType)
 	}
@@ -150,8 +150,11 @@ func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, reques
 	}
 
 	// Warm latencies, in turns so that drift on the machine hits every query alike.
+	// The function's own duration (its REPORT line) is kept beside each round trip, to tell
+	// the function's work from the transport's.
 	byQuery := make([][]time.Duration, len(typicalQueries))
-	var searches, gets []time.Duration
+	fnByQuery := make([][]time.Duration, len(typicalQueries))
+	var searches, gets, fnGets []time.Duration
 	for i := range requests {
 		for j, q := range typicalQueries {
 			d, err := fetch("/directory/organisations?" + q)
@@ -159,6 +162,7 @@ func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, reques
 				return err
 			}
 			byQuery[j] = append(byQuery[j], d)
+			fnByQuery[j] = append(fnByQuery[j], reports.get("DirectoryFunction").Duration)
 			searches = append(searches, d)
 		}
 		d, err := fetch("/directory/organisations/" + ids[i%len(ids)])
@@ -166,20 +170,21 @@ func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, reques
 			return err
 		}
 		gets = append(gets, d)
+		fnGets = append(fnGets, reports.get("DirectoryFunction").Duration)
 	}
 
 	fmt.Fprintf(w, "\n== Search at %d organisations, through the local stack (HTTP → gateway → Runtime API → function → DynamoDB) ==\n", orgs)
 	fmt.Fprintln(w, "goal: warm search ≤ 1.5× GET /directory/organisations/{id} (bar 2×); DynamoDB requests per warm search equal at 100 and 10,000")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "request\tp50\tp99\tp50 ratio\tp99 ratio\t")
+	fmt.Fprintln(tw, "request\tp50\tp99\tp50 ratio\tp99 ratio\tfunction p50\t")
 	gp50, gp99 := percentile(gets, 50), percentile(gets, 99)
-	fmt.Fprintf(tw, "GET /directory/organisations/{id}\t%s\t%s\t1.00×\t1.00×\t\n", msStr(gp50), msStr(gp99))
+	fmt.Fprintf(tw, "GET /directory/organisations/{id}\t%s\t%s\t1.00×\t1.00×\t%s\t\n", msStr(gp50), msStr(gp99), msStr(median(fnGets)))
 	for j, q := range typicalQueries {
 		p50, p99 := percentile(byQuery[j], 50), percentile(byQuery[j], 99)
-		fmt.Fprintf(tw, "search ?%s\t%s\t%s\t%.2f×\t%.2f×\t\n", q, msStr(p50), msStr(p99), ratio(p50, gp50), ratio(p99, gp99))
+		fmt.Fprintf(tw, "search ?%s\t%s\t%s\t%.2f×\t%.2f×\t%s\t\n", q, msStr(p50), msStr(p99), ratio(p50, gp50), ratio(p99, gp99), msStr(median(fnByQuery[j])))
 	}
 	p50, p99 := percentile(searches, 50), percentile(searches, 99)
-	fmt.Fprintf(tw, "all searches (%d)\t%s\t%s\t%.2f×\t%.2f×\t\n", len(searches), msStr(p50), msStr(p99), ratio(p50, gp50), ratio(p99, gp99))
+	fmt.Fprintf(tw, "all searches (%d)\t%s\t%s\t%.2f×\t%.2f×\t\t\n", len(searches), msStr(p50), msStr(p99), ratio(p50, gp50), ratio(p99, gp99))
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package localstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -450,14 +451,17 @@ type httpResponse struct {
 func (g *gateway) writeResponse(w http.ResponseWriter, payload []byte, apiID string) (int, error) {
 	var resp httpResponse
 	structured := false
-	if trimmed := strings.TrimSpace(string(payload)); strings.HasPrefix(trimmed, "{") {
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(payload, &probe); err != nil {
-			return 0, fmt.Errorf("response is not JSON: %w", err)
-		}
-		if _, ok := probe["statusCode"]; ok {
-			structured = true
-			if err := json.Unmarshal(payload, &resp); err != nil {
+	if trimmed := bytes.TrimSpace(payload); len(trimmed) > 0 && trimmed[0] == '{' {
+		// One decode in the common case (a response object); the probe for statusCode runs
+		// only when the object does not decode as a response, e.g. {"body": 5}.
+		if err := json.Unmarshal(payload, &resp); err == nil {
+			structured = resp.StatusCode != nil
+		} else {
+			var probe map[string]json.RawMessage
+			if err := json.Unmarshal(payload, &probe); err != nil {
+				return 0, fmt.Errorf("response is not JSON: %w", err)
+			}
+			if _, ok := probe["statusCode"]; ok {
 				return 0, fmt.Errorf("response object: %w", err)
 			}
 		}

@@ -18,6 +18,9 @@ type Result struct {
 	// if that list's own filter were not set (so every region still shows how many
 	// organisations selecting it would add). Every slug of the vocabulary is present.
 	Facets map[string]map[string]int `json:"facets"`
+
+	// itemJSON holds the index's ready-made encoding of each item, for AppendJSON.
+	itemJSON [][]byte
 }
 
 // Index answers searches over a fixed set of organisations. It is built once (NewIndex) and
@@ -34,6 +37,7 @@ type Result struct {
 // intersection, so neither costs a pass over the organisations.
 type Index struct {
 	orgs  []Organisation // in name order
+	json  [][]byte       // json[i] is orgs[i] encoded, made once so searches only copy it
 	byID  map[string]int
 	terms [numLists][]bitset // terms[l][t]: organisations with term t of list l
 	count [numLists][]int    // count[l][t]: organisations with term t of list l
@@ -122,6 +126,10 @@ func NewIndex(orgs []Organisation) *Index {
 	for r, i := range order {
 		ix.orgs[r] = orgs[i]
 		number[i] = r
+	}
+	ix.json = make([][]byte, n)
+	for i := range ix.orgs {
+		ix.json[i] = ix.orgs[i].appendJSON(nil)
 	}
 	for i := range orgs {
 		if _, dup := ix.byID[orgs[i].ID]; !dup {
@@ -449,6 +457,7 @@ func (ix *Index) Search(q Query) Result {
 				break
 			}
 			res.Items = append(res.Items, ix.orgs[o])
+			res.itemJSON = append(res.itemJSON, ix.json[o])
 		}
 	} else {
 		keys := s.keys[:0]
@@ -466,6 +475,7 @@ func (ix *Index) Search(q Query) Result {
 			keys = smallest(keys, first+perPage)
 			for _, key := range keys[first:min(first+perPage, len(keys))] {
 				res.Items = append(res.Items, ix.orgs[uint32(key)])
+				res.itemJSON = append(res.itemJSON, ix.json[uint32(key)])
 			}
 		}
 		s.keys = keys[:0]

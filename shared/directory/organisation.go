@@ -1,7 +1,5 @@
 package directory
 
-import "encoding/json"
-
 // Organisation is one entry of the directory. Its JSON field names are the CSV column names;
 // lists hold vocabulary slugs in vocabulary order; the two flags say whether the organisation
 // involves people with lived experience of the criminal justice system in its work and on its
@@ -25,16 +23,7 @@ type Organisation struct {
 
 // MarshalJSON encodes o with empty lists as [] rather than null, so clients never need to tell
 // the two apart.
-func (o Organisation) MarshalJSON() ([]byte, error) {
-	type plain Organisation // plain has no MarshalJSON method, so this does not recurse
-	p := plain(o)
-	for _, l := range []*[]string{&p.AreasOfWork, &p.ClientGroups, &p.Regions, &p.Settings} {
-		if *l == nil {
-			*l = []string{}
-		}
-	}
-	return json.Marshal(p)
-}
+func (o Organisation) MarshalJSON() ([]byte, error) { return o.appendJSON(nil), nil }
 
 // terms returns o's slugs of list l.
 func (o *Organisation) terms(l List) []string {
