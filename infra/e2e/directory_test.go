@@ -33,7 +33,7 @@ func startStack(t *testing.T, endpoint string) *localstack.Stack {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var log syncBuffer
+	var log testenv.Buffer
 	st, err := localstack.Start(ctx, localstack.Options{
 		Root:         testenv.RepoRoot(t),
 		Addr:         "127.0.0.1:0",
@@ -313,24 +313,6 @@ func firstName(r directory.Result) string {
 		return ""
 	}
 	return r.Items[0].Name
-}
-
-// syncBuffer lets the stack's goroutines write the log a failing test prints.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func idSet(orgs []directory.Organisation) map[string]bool {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sectorhub/infra/localstack/staffauth"
+	"sectorhub/infra/testenv"
 )
 
 // isolateCache points the user cache (staff key, build directory) at a
@@ -113,23 +114,6 @@ func (w *bannerWriter) String() string {
 	return w.buf.String()
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestRunServesTheProduct starts the real stack with the real template and
 // functions, seeded, searches the directory, and stops it.
 func TestRunServesTheProduct(t *testing.T) {
@@ -137,7 +121,7 @@ func TestRunServesTheProduct(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stdout := &bannerWriter{ready: make(chan struct{})}
-	stderr := &lockedBuffer{}
+	stderr := &testenv.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0", "--ses-addr", "127.0.0.1:0"}, noEnv, stdout, stderr)

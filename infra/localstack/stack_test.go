@@ -83,28 +83,10 @@ func (r *reports) since(n int, fn string) []lambdart.Report {
 	return out
 }
 
-// testLog passes the stack's log to the test log when -v asks for it.
-type testLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *testLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *testLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type testStack struct {
 	*Stack
 	reports *reports
-	log     *testLog
+	log     *testenv.Buffer
 }
 
 // testOptions returns options for the test template on free ports.
@@ -130,7 +112,7 @@ func testOptions(tb testing.TB) Options {
 // startStack starts a stack of the test template, closed at the end of the test.
 func startStack(tb testing.TB, opts Options) *testStack {
 	tb.Helper()
-	ts := &testStack{reports: &reports{}, log: &testLog{}}
+	ts := &testStack{reports: &reports{}, log: &testenv.Buffer{}}
 	opts.OnReport = ts.reports.add
 	opts.Log = ts.log
 	st, err := Start(context.Background(), opts)
@@ -162,7 +144,7 @@ func sharedStack(tb testing.TB) *testStack {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.stack == nil && shared.err == nil {
-		ts := &testStack{reports: &reports{}, log: &testLog{}}
+		ts := &testStack{reports: &reports{}, log: &testenv.Buffer{}}
 		opts := testOptions(tb)
 		opts.OnReport = ts.reports.add
 		opts.Log = ts.log
@@ -813,7 +795,7 @@ func TestSeedPublishesThroughTheUploadPath(t *testing.T) {
 
 func TestCloseLeavesNoProcesses(t *testing.T) {
 	opts := testOptions(t)
-	ts := &testStack{reports: &reports{}, log: &testLog{}}
+	ts := &testStack{reports: &reports{}, log: &testenv.Buffer{}}
 	opts.OnReport = ts.reports.add
 	opts.Log = ts.log
 	st, err := Start(context.Background(), opts)

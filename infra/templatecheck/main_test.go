@@ -1,7 +1,6 @@
 package templatecheck
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -192,7 +191,7 @@ func (o outcome) initDone() bool { return o.report.InitDuration > 0 }
 func invoke(tb testing.TB, fn samtemplate.Function, env map[string]string, payload []byte) outcome {
 	tb.Helper()
 	var (
-		log syncBuffer
+		log testenv.Buffer
 		mu  sync.Mutex
 		rep lambdart.Report
 	)
@@ -222,24 +221,6 @@ func invoke(tb testing.TB, fn samtemplate.Function, env map[string]string, paylo
 	mu.Lock()
 	defer mu.Unlock()
 	return outcome{resp: resp, fnErr: fnErr, report: rep, log: log.String()}
-}
-
-// syncBuffer is a bytes.Buffer safe for the pool's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // merge returns the union of maps, later ones winning.

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -19,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/truora/minidyn/server"
 
+	"sectorhub/infra/localstack/dynamoserver"
 	"sectorhub/infra/samtemplate"
 )
 
@@ -34,47 +32,13 @@ type DynamoTarget struct {
 // by tb.Cleanup) and DynamoDB Local when SECTORHUB_TEST_DYNAMODB_ENDPOINT is set.
 func DynamoTargets(tb testing.TB) []DynamoTarget {
 	tb.Helper()
-	srv := httptest.NewServer(unknownOperation(server.NewServer()))
+	srv := httptest.NewServer(dynamoserver.New())
 	tb.Cleanup(srv.Close)
 	targets := []DynamoTarget{{Name: "minidyn", Endpoint: srv.URL}}
 	if endpoint := os.Getenv(EnvDynamoDBEndpoint); endpoint != "" {
 		targets = append(targets, DynamoTarget{Name: "dynamodb-local", Endpoint: endpoint})
 	}
 	return targets
-}
-
-// unknownOperation makes minidyn answer an operation it does not implement as DynamoDB does,
-// with a JSON UnknownOperationException the SDK can decode, instead of a plain-text 400 that
-// the SDK reports as a deserialization failure.
-func unknownOperation(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&operationWriter{ResponseWriter: w}, r)
-	})
-}
-
-// operationWriter rewrites minidyn's plain-text "unsupported operation" answer.
-type operationWriter struct {
-	http.ResponseWriter
-	rewritten bool
-}
-
-func (w *operationWriter) WriteHeader(status int) {
-	if status == http.StatusBadRequest && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
-		w.rewritten = true
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Del("X-Content-Type-Options")
-		w.ResponseWriter.WriteHeader(status)
-		_, _ = io.WriteString(w.ResponseWriter, `{"__type":"com.amazon.coral.service#UnknownOperationException","message":"minidyn does not implement this operation"}`)
-		return
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *operationWriter) Write(p []byte) (int, error) {
-	if w.rewritten {
-		return len(p), nil
-	}
-	return w.ResponseWriter.Write(p)
 }
 
 // DynamoClient returns an SDK DynamoDB client for endpoint. Its aws.Config is built by hand, as

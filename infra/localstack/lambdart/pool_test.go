@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"sectorhub/infra/samtemplate"
+	"sectorhub/infra/testenv"
 )
 
 var (
@@ -53,27 +54,9 @@ func echoBinary(tb testing.TB) string {
 	return echoBin
 }
 
-// syncBuffer is a log writer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testPool struct {
 	*Pool
-	log     *syncBuffer
+	log     *testenv.Buffer
 	mu      sync.Mutex
 	reports []Report
 }
@@ -86,7 +69,7 @@ func (tp *testPool) Reports() []Report {
 
 func newTestPool(tb testing.TB, opts PoolOptions) *testPool {
 	tb.Helper()
-	tp := &testPool{log: &syncBuffer{}}
+	tp := &testPool{log: &testenv.Buffer{}}
 	if opts.Binary == "" {
 		opts.Binary = echoBinary(tb)
 	}

@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"sectorhub/shared/objects"
 )
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -86,11 +87,7 @@ func upload(ctx context.Context, raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	client := objects.NewClient(os.Getenv) // the functions' own S3 client (path style locally)
 	for _, rec := range ev.Records {
 		key, err := url.QueryUnescape(rec.S3.Object.Key)
 		if err != nil {
