@@ -131,7 +131,7 @@ func TestLoadRepoTemplateS3AndStorage(t *testing.T) {
 		t.Fatalf("S3Events = %+v; want 1", tp.S3Events)
 	}
 	e := tp.S3Events[0]
-	if e.FunctionID != "IngestFunction" || e.BucketLogicalID != "UploadsBucket" || e.Prefix != "directory/" || e.Suffix != ".csv" || !reflect.DeepEqual(e.Events, []string{"s3:ObjectCreated:*"}) {
+	if e.FunctionID != "IngestFunction" || e.BucketLogicalID != "UploadsBucket" || e.Prefix != "directory/" || e.Suffix != "" || !reflect.DeepEqual(e.Events, []string{"s3:ObjectCreated:*"}) {
 		t.Errorf("S3Events[0] = %+v", e)
 	}
 	if len(tp.Buckets) != 1 || !tp.Buckets[0].Versioned {

@@ -242,6 +242,12 @@ func (p *parser) header(line int, rec []string) {
 	for i, n := range columnNames {
 		known[n] = i
 	}
+	for _, cell := range rec {
+		if strings.Contains(cell, "\r") {
+			p.fatal(line, `the lines of the file end with a carriage return only (the old Mac format); save the file as "CSV UTF-8 (Comma delimited)"`)
+			return
+		}
+	}
 	p.cols = make([]int, len(rec))
 	type problem struct{ column, message string }
 	var found []problem
@@ -257,7 +263,7 @@ func (p *parser) header(line int, rec []string) {
 			p.cols[i] = colUnnamed
 		case !ok:
 			p.cols[i] = colIgnored
-			found = append(found, problem{strings.TrimSpace(cell), fmt.Sprintf("unknown column %s; the columns are: %s", quote(strings.TrimSpace(cell)), strings.Join(columnNames[:], ", "))})
+			found = append(found, problem{shorten(strings.TrimSpace(cell)), fmt.Sprintf("unknown column %s; the columns are: %s", quote(strings.TrimSpace(cell)), strings.Join(columnNames[:], ", "))})
 		case p.present[col]:
 			p.cols[i] = colIgnored
 			found = append(found, problem{name, fmt.Sprintf("column %q appears more than once in the header", name)})
@@ -318,6 +324,10 @@ func (p *parser) row(line int, rec []string) {
 			continue
 		}
 		v := strings.TrimSpace(raw)
+		if r, bad := controlChar(v, col == colDescription); bad && col != colIgnored {
+			p.add(line, name, "contains an invisible control character (%U); delete it and upload again", r)
+			continue
+		}
 		switch col {
 		case colIgnored:
 			continue
@@ -566,11 +576,30 @@ func letter(c byte) bool { return 'A' <= c && c <= 'Z' }
 func digit(c byte) bool  { return '0' <= c && c <= '9' }
 
 // quote quotes a value for a message, shortened if it is long.
-func quote(s string) string {
+func quote(s string) string { return fmt.Sprintf("%q", shorten(s)) }
+
+// controlChar finds a character that has no place in published text: C0 and C1 controls
+// (but tab, and newline where newlines are allowed) and the bidirectional overrides and
+// isolates that can make text display differently from what it says.
+func controlChar(s string, newlines bool) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r == '\t', r == '\n' && newlines:
+		case r < 0x20, r >= 0x7f && r <= 0x9f,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// shorten cuts s to 60 characters, so that a report quoting a runaway cell stays readable and
+// small.
+func shorten(s string) string {
 	const max = 60
 	if utf8.RuneCountInString(s) > max {
 		r := []rune(s)
 		s = string(r[:max]) + "…"
 	}
-	return fmt.Sprintf("%q", s)
+	return s
 }

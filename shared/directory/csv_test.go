@@ -188,6 +188,17 @@ func TestParseCSVProblems(t *testing.T) {
 		},
 		{"regions of only separators", h + "\na,A,S, ; ;\n", []problem{{2, "regions", "at least one region is required"}}},
 		{
+			"control characters",
+			"id,name,summary,regions,description\na,A\x00,S,london,ok\nb,B,S\u202e reversed,london,\"two\nlines\tand a tab\"\nc,C\x1b[31m,S,london,x\u0085y\n",
+			[]problem{
+				{2, "name", "invisible control character (U+0000)"},
+				{3, "summary", "invisible control character (U+202E)"},
+				{5, "name", "invisible control character (U+001B)"},
+				{5, "description", "invisible control character (U+0085)"},
+			},
+		},
+		{"old Mac line ends", "id,name,summary,regions\ra,A,S,london\r", []problem{{1, "", "carriage return only"}}},
+		{
 			"bad ids",
 			h + "\nhas space,A,S,london\nslash/no,A,S,london\n" + strings.Repeat("x", 65) + ",A,S,london\n",
 			[]problem{

@@ -10,6 +10,7 @@ package directoryapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -72,6 +73,10 @@ func (a *API) currentIndex(ctx context.Context) (*directory.Index, error) {
 	orgs, err := a.store.DirectorySnapshot(ctx, p.Version)
 	if err != nil {
 		return nil, err
+	}
+	if len(orgs) != p.Count {
+		// Never cache part of a directory: fail this request, try again on the next.
+		return nil, fmt.Errorf("snapshot of directory version %s has %d organisations; the published pointer says %d", p.Version, len(orgs), p.Count)
 	}
 	ix := directory.NewIndex(orgs)
 	a.mu.Lock()

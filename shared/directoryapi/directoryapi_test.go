@@ -164,6 +164,35 @@ func withQuery(req httpapi.Request, raw string) httpapi.Request {
 	return req
 }
 
+// TestIncompleteSnapshotIsNotServed: an index is only built from a complete snapshot; a
+// partial one is an internal error, retried on the next request, not a smaller directory.
+func TestIncompleteSnapshotIsNotServed(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		st := dynamo.New(db, table)
+		api := directoryapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		orgs, _, _ := directory.ParseCSV(bytes.NewReader(seed.Synthetic(3)))
+		ctx := context.Background()
+		at := time.Now()
+		if err := st.WriteDirectoryVersion(ctx, "partial", orgs, at); err != nil {
+			t.Fatal(err)
+		}
+		rep := imports.Report{ID: "partial", Status: imports.Published, ReceivedAt: at, UploadedAt: at}
+		if _, err := st.PublishDirectory(ctx, directory.Published{Version: "partial", Count: 5, UploadedAt: at}, rep); err != nil {
+			t.Fatal(err)
+		}
+		search := loadEvent(t, "directory-search.json")
+		if resp := serve(t, api, search); resp.StatusCode != 500 {
+			t.Fatalf("search over a snapshot of 3 of 5 organisations = %d %s; want 500", resp.StatusCode, resp.Body)
+		}
+		publish(t, st, "whole", seed.Synthetic(4), at.Add(time.Minute))
+		all := withQuery(search, "")
+		var res directory.Result
+		if resp := serve(t, api, all); resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &res) != nil || res.Total != 4 {
+			t.Fatalf("search after a complete version = %d %s; want 4 organisations", resp.StatusCode, resp.Body)
+		}
+	})
+}
+
 // TestWarmSearchReads checks the design's promise: a warm search makes the same number of
 // DynamoDB requests (one) whatever the size of the directory.
 func TestWarmSearchReads(t *testing.T) {

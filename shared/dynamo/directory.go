@@ -7,11 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -37,10 +36,25 @@ const (
 
 func versionPK(version string) string { return "DIRECTORY#" + version }
 
-// CurrentDirectory returns the published directory version: GetItem pk=DIRECTORY sk=CURRENT.
-// ok is false when nothing has been published yet.
+// CurrentDirectory returns the published directory version: GetItem pk=DIRECTORY sk=CURRENT,
+// eventually consistent (readers may see the previous version for a moment; it is kept for
+// them). ok is false when nothing has been published yet.
 func (s *Store) CurrentDirectory(ctx context.Context) (p directory.Published, ok bool, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(directoryPK, currentSK)})
+	return s.currentDirectory(ctx, false)
+}
+
+// LiveDirectory is CurrentDirectory with a strongly consistent read, for writers that decide
+// from it (what to prune, whether an upload is stale).
+func (s *Store) LiveDirectory(ctx context.Context) (p directory.Published, ok bool, err error) {
+	return s.currentDirectory(ctx, true)
+}
+
+func (s *Store) currentDirectory(ctx context.Context, consistent bool) (p directory.Published, ok bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(directoryPK, currentSK),
+		ConsistentRead: &consistent,
+	})
 	if err != nil {
 		return p, false, fmt.Errorf("get current directory: %w", err)
 	}
@@ -70,8 +84,9 @@ func (s *Store) OrganisationByID(ctx context.Context, version, id string) (o dir
 }
 
 // DirectorySnapshot returns every organisation of a version, for building the search index:
-// Query pk=DIRECTORY#<version> sk begins_with CHUNK#. The snapshot is a few compressed chunks,
-// so loading 10,000 organisations takes a handful of requests, not 10,000 items' worth.
+// Query pk=DIRECTORY#<version> sk begins_with CHUNK#, strongly consistent, so that an instance
+// that loads a version just published never caches part of it. The snapshot is a few
+// compressed chunks, so loading 10,000 organisations takes a handful of requests.
 func (s *Store) DirectorySnapshot(ctx context.Context, version string) ([]directory.Organisation, error) {
 	cond := expression.Key("pk").Equal(expression.Value(versionPK(version))).
 		And(expression.Key("sk").BeginsWith(chunkSK))
@@ -82,6 +97,7 @@ func (s *Store) DirectorySnapshot(ctx context.Context, version string) ([]direct
 	var orgs []directory.Organisation
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:                 &s.table,
+		ConsistentRead:            aws.Bool(true),
 		KeyConditionExpression:    expr.KeyCondition(),
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
@@ -175,7 +191,7 @@ func (s *Store) parallelBatchWrite(ctx context.Context, reqs []types.WriteReques
 // rather than a cancelled transaction, which DynamoDB bills as writes; the transaction's own
 // condition still guards against a concurrent publish.
 func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep imports.Report) (published bool, err error) {
-	if live, ok, err := s.CurrentDirectory(ctx); err != nil {
+	if live, ok, err := s.LiveDirectory(ctx); err != nil {
 		return false, err
 	} else if ok && live.UploadedAt.After(p.UploadedAt) {
 		return false, nil
@@ -215,45 +231,74 @@ func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep
 	return true, nil
 }
 
-// PruneDirectoryVersions deletes every written version except the live one and the one
-// published before it (kept so that a reader that read the old pointer a moment ago still
-// finds its items): Query pk=DIRECTORY sk begins_with VERSION#, then Query and batch-delete
-// each pruned version's partition.
-func (s *Store) PruneDirectoryVersions(ctx context.Context, live, previous string) error {
-	versions, err := s.queryKeys(ctx, directoryPK, versionSK)
+// PruneDirectoryVersions deletes the versions no reader or writer needs: every written
+// version except the live one, the one published before it (kept so that a reader that read
+// the old pointer a moment ago still finds its items), and any written after writtenBefore
+// (another import may still be writing it, to publish it next). Query pk=DIRECTORY sk
+// begins_with VERSION#, then Query and batch-delete each pruned version's partition.
+func (s *Store) PruneDirectoryVersions(ctx context.Context, live, previous string, writtenBefore time.Time) error {
+	cond := expression.Key("pk").Equal(expression.Value(directoryPK)).And(expression.Key("sk").BeginsWith(versionSK))
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("build version query: %w", err)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	cutoff := timeKey(writtenBefore)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("query directory versions: %w", err)
+		}
+		for _, item := range page.Items {
+			var rec struct {
+				Version   string `dynamodbav:"version"`
+				WrittenAt string `dynamodbav:"written_at"`
+			}
+			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+				return fmt.Errorf("decode version record: %w", err)
+			}
+			if rec.Version == live || rec.Version == previous || rec.WrittenAt >= cutoff {
+				continue
+			}
+			if err := s.deleteVersion(ctx, rec.Version); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteVersion deletes a version's items, then its VERSION# record, so that an interrupted
+// prune is finished by the next one.
+func (s *Store) deleteVersion(ctx context.Context, version string) error {
+	items, err := s.queryKeys(ctx, versionPK(version))
 	if err != nil {
 		return err
 	}
-	for _, v := range versions {
-		version := strings.TrimPrefix(v.sk, versionSK)
-		if version == live || version == previous {
-			continue
-		}
-		items, err := s.queryKeys(ctx, versionPK(version), "")
-		if err != nil {
-			return err
-		}
-		reqs := make([]types.WriteRequest, 0, len(items)+1)
-		for _, it := range items {
-			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(it.pk, it.sk)}})
-		}
-		// The version record goes last, so an interrupted prune is finished by the next one.
-		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(v.pk, v.sk)}})
-		if err := s.parallelBatchWrite(ctx, reqs); err != nil {
-			return fmt.Errorf("prune version %s: %w", version, err)
-		}
+	reqs := make([]types.WriteRequest, 0, len(items)+1)
+	for _, it := range items {
+		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(it.pk, it.sk)}})
+	}
+	if err := s.parallelBatchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("prune version %s: %w", version, err)
+	}
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(directoryPK, versionSK+version)}); err != nil {
+		return fmt.Errorf("prune version record %s: %w", version, err)
 	}
 	return nil
 }
 
 type itemKey struct{ pk, sk string }
 
-// queryKeys returns the keys of the items in partition pk whose sort key begins with prefix.
-func (s *Store) queryKeys(ctx context.Context, pk, prefix string) ([]itemKey, error) {
+// queryKeys returns the keys of the items in partition pk.
+func (s *Store) queryKeys(ctx context.Context, pk string) ([]itemKey, error) {
 	cond := expression.Key("pk").Equal(expression.Value(pk))
-	if prefix != "" {
-		cond = cond.And(expression.Key("sk").BeginsWith(prefix))
-	}
 	expr, err := expression.NewBuilder().WithKeyCondition(cond).
 		WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("sk"))).Build()
 	if err != nil {
@@ -283,7 +328,6 @@ func (s *Store) queryKeys(ctx context.Context, pk, prefix string) ([]itemKey, er
 			keys = append(keys, itemKey{k.PK, k.SK})
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].sk < keys[j].sk })
 	return keys, nil
 }
 

@@ -96,7 +96,7 @@ func TestDirectoryVersions(t *testing.T) {
 			t.Fatal("publish v3 refused")
 		}
 
-		if err := st.PruneDirectoryVersions(ctx, "v3", "v2"); err != nil {
+		if err := st.PruneDirectoryVersions(ctx, "v3", "v2", t0.Add(24*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -110,6 +110,33 @@ func TestDirectoryVersions(t *testing.T) {
 			snap, err := st.DirectorySnapshot(ctx, tc.version)
 			if err != nil || (len(snap) > 0) != tc.kept {
 				t.Errorf("after prune, DirectorySnapshot(%s) = %d orgs (err %v); want kept %v", tc.version, len(snap), err, tc.kept)
+			}
+		}
+	})
+}
+
+// TestPruneKeepsVersionsBeingWritten: an import that is still writing its version (to publish
+// it next) must not lose it to another import's prune.
+func TestPruneKeepsVersionsBeingWritten(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		orgs := syntheticOrgs(t, 5)
+		publish(t, st, "old", orgs, t0)
+		publish(t, st, "prev", orgs, t0.Add(time.Minute))
+		// "slow" started writing at t0+2m; "fast" publishes at t0+3m and prunes with a cutoff
+		// of its own start minus the lease (here t0+1m30s): "old" goes, "slow" stays.
+		if err := st.WriteDirectoryVersion(ctx, "slow", orgs, t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		publish(t, st, "fast", orgs, t0.Add(3*time.Minute))
+		if err := st.PruneDirectoryVersions(ctx, "fast", "prev", t0.Add(90*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		for version, kept := range map[string]bool{"old": false, "prev": true, "slow": true, "fast": true} {
+			snap, err := st.DirectorySnapshot(ctx, version)
+			if err != nil || (len(snap) == len(orgs)) != kept || (!kept && len(snap) != 0) {
+				t.Errorf("after prune, DirectorySnapshot(%s) = %d organisations (err %v); want kept %v", version, len(snap), err, kept)
 			}
 		}
 	})
@@ -138,15 +165,17 @@ func TestBeginImport(t *testing.T) {
 			if s.owner == "req-2" {
 				until = s.now.Add(time.Minute)
 			}
-			existing, proceed, err := st.BeginImport(ctx, rep, s.owner, until, s.now)
+			claim := rep
+			claim.RequestID = s.owner
+			existing, proceed, err := st.BeginImport(ctx, claim, until, s.now)
 			if err != nil {
 				t.Fatalf("%s: BeginImport: %v", s.name, err)
 			}
 			if proceed != s.wantProceed {
 				t.Fatalf("%s: BeginImport proceed = %v; want %v", s.name, proceed, s.wantProceed)
 			}
-			if !proceed && existing.Status != imports.Processing {
-				t.Fatalf("%s: existing status = %q; want processing", s.name, existing.Status)
+			if !proceed && (existing.Status != imports.Processing || existing.RequestID != "req-1") {
+				t.Fatalf("%s: existing = %s by %q; want processing by req-1", s.name, existing.Status, existing.RequestID)
 			}
 		}
 
@@ -157,7 +186,9 @@ func TestBeginImport(t *testing.T) {
 		if err := st.FinishImport(ctx, done); err != nil {
 			t.Fatal(err)
 		}
-		existing, proceed, err := st.BeginImport(ctx, rep, "req-2", t0.Add(time.Hour), t0.Add(time.Hour))
+		again := rep
+		again.RequestID = "req-3"
+		existing, proceed, err := st.BeginImport(ctx, again, t0.Add(time.Hour), t0.Add(time.Hour))
 		if err != nil || proceed {
 			t.Fatalf("BeginImport after finish = proceed %v, err %v; want refused", proceed, err)
 		}

@@ -26,11 +26,21 @@ const (
 	importRetention = 400 * 24 * time.Hour
 )
 
+// storedProblemBytes bounds the problems' text in an import record, far below DynamoDB's
+// 400 KB item limit whatever an uploaded file holds.
+const storedProblemBytes = 100 << 10
+
 // importItem encodes an import record with its keys: pk=IMPORT#<id> sk=IMPORT, listed through
-// gsi1pk=IMPORTS gsi1sk=<received_at>#<id>. It keeps the first imports.StoredProblems problems.
+// gsi1pk=IMPORTS gsi1sk=<received_at>#<id>. It keeps the first imports.StoredProblems problems,
+// fewer if their text passes storedProblemBytes.
 func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
-	if len(rep.Problems) > imports.StoredProblems {
-		rep.Problems = rep.Problems[:imports.StoredProblems]
+	size := 0
+	for i, p := range rep.Problems {
+		size += len(p.Column) + len(p.Message) + 32
+		if i == imports.StoredProblems || size > storedProblemBytes {
+			rep.Problems = rep.Problems[:i]
+			break
+		}
 	}
 	item, err := attributevalue.MarshalMapWithOptions(rep, jsonTags)
 	if err != nil {
@@ -46,22 +56,23 @@ func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
 
 // BeginImport claims an import before any work is done: PutItem pk=IMPORT#<id> sk=IMPORT with
 // status processing, on condition that there is no record yet, or the record is still
-// processing and either belongs to owner (a retry of the same invocation: Lambda keeps the
-// request ID when it retries an asynchronous event) or its lease has run out (the worker died).
+// processing and either belongs to rep.RequestID (a retry of the same invocation: Lambda keeps
+// the request ID when it retries an asynchronous event) or its lease has run out (the worker
+// died).
 //
 // When the claim fails, proceed is false and existing is the record that stopped it: a
 // finished import (a re-delivered event, nothing to do) or one another worker is busy with.
-func (s *Store) BeginImport(ctx context.Context, rep imports.Report, owner string, leaseUntil, now time.Time) (existing imports.Report, proceed bool, err error) {
+// Its RequestID tells which invocation last claimed it.
+func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (existing imports.Report, proceed bool, err error) {
 	item, err := importItem(rep)
 	if err != nil {
 		return existing, false, err
 	}
-	item["owner"] = &types.AttributeValueMemberS{Value: owner}
 	item["lease_until"] = &types.AttributeValueMemberS{Value: timeKey(leaseUntil)}
 	processing := expression.Name("status").Equal(expression.Value(string(imports.Processing)))
 	cond := expression.AttributeNotExists(expression.Name("pk")).Or(
 		processing.And(expression.Or(
-			expression.Name("owner").Equal(expression.Value(owner)),
+			expression.Name("request_id").Equal(expression.Value(rep.RequestID)),
 			expression.Name("lease_until").LessThan(expression.Value(timeKey(now))),
 		)))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()

@@ -51,6 +51,8 @@ type Report struct {
 	Problems         []directory.Problem `json:"problems"`
 	ReportKey        string              `json:"report_key"`
 	DirectoryVersion string              `json:"directory_version,omitempty"`
+	// RequestID is the Lambda request that handled the upload, to find its logs.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // ID derives an import's identifier from the object it is about, so that a re-delivered S3

@@ -39,12 +39,12 @@ type Objects interface {
 
 // Store records imports and publishes directory versions.
 type Store interface {
-	BeginImport(ctx context.Context, rep imports.Report, owner string, leaseUntil, now time.Time) (imports.Report, bool, error)
+	BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (imports.Report, bool, error)
 	FinishImport(ctx context.Context, rep imports.Report) error
-	CurrentDirectory(ctx context.Context) (directory.Published, bool, error)
+	LiveDirectory(ctx context.Context) (directory.Published, bool, error)
 	WriteDirectoryVersion(ctx context.Context, version string, orgs []directory.Organisation, now time.Time) error
 	PublishDirectory(ctx context.Context, p directory.Published, rep imports.Report) (bool, error)
-	PruneDirectoryVersions(ctx context.Context, live, previous string) error
+	PruneDirectoryVersions(ctx context.Context, live, previous string, writtenBefore time.Time) error
 }
 
 // Importer handles S3 events from the uploads bucket.
@@ -68,10 +68,9 @@ func (im *Importer) HandleS3(ctx context.Context, ev events.S3Event) error {
 	return errors.Join(errs...)
 }
 
-// directoryKey reports whether key is a directory upload.
-func directoryKey(key string) bool {
-	return strings.HasPrefix(key, "directory/") && strings.HasSuffix(strings.ToLower(key), ".csv")
-}
+// isCSV reports whether key names a CSV file. The bucket's notification cannot match a suffix
+// case-insensitively, so it sends every object under directory/ and this decides.
+func isCSV(key string) bool { return strings.HasSuffix(strings.ToLower(key), ".csv") }
 
 func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error {
 	bucket, obj := rec.S3.Bucket.Name, rec.S3.Object
@@ -84,8 +83,8 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 	case bucket != im.Bucket:
 		log.Warn("ignored event from another bucket")
 		return nil
-	case !directoryKey(key):
-		log.Info("ignored upload outside directory/*.csv")
+	case !strings.HasPrefix(key, "directory/") || strings.HasSuffix(key, "/"):
+		log.Info("ignored object outside directory/ (or a folder marker)")
 		return nil
 	}
 
@@ -104,18 +103,31 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 		Problems:   []directory.Problem{},
 		ReportKey:  imports.ReportKey(key),
 	}
-	log = log.With("import", rep.ID)
-	owner := ""
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		owner = lc.AwsRequestID
+		rep.RequestID = lc.AwsRequestID
 	}
-	existing, proceed, err := im.Store.BeginImport(ctx, rep, owner, now.Add(Lease), now)
+	log = log.With("import", rep.ID)
+	existing, proceed, err := im.Store.BeginImport(ctx, rep, now.Add(Lease), now)
 	if err != nil {
 		return err
 	}
 	if !proceed {
-		log.Info("import already handled", "status", existing.Status)
-		return nil
+		switch {
+		case existing.Status.Done() && existing.Status != imports.Rejected && existing.RequestID == rep.RequestID && rep.RequestID != "":
+			// Lambda's retry of this very invocation, which recorded the outcome and then failed
+			// to write the report: write it now (published and superseded reports have no
+			// problems, so the record holds all of it; rejected reports are written first).
+			log.Info("writing the report of a finished import", "status", existing.Status)
+			return im.putReport(ctx, existing)
+		case existing.Status.Done():
+			log.Info("import already handled", "status", existing.Status)
+			return nil
+		default:
+			// Another invocation holds the import (a duplicate delivery). Fail, so that Lambda
+			// retries this event later: by then the import is finished (nothing to do) or its
+			// lease has run out (this event takes it over).
+			return fmt.Errorf("import %s is being handled by request %s; retry later", rep.ID, existing.RequestID)
+		}
 	}
 
 	orgs, problems, err := im.read(ctx, bucket, key, obj)
@@ -139,7 +151,7 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 	if err := im.Store.WriteDirectoryVersion(ctx, version, orgs, now); err != nil {
 		return err
 	}
-	prev, _, err := im.Store.CurrentDirectory(ctx)
+	prev, _, err := im.Store.LiveDirectory(ctx)
 	if err != nil {
 		return err
 	}
@@ -167,7 +179,8 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 		log.Info("import valid but superseded by a later upload", "organisations", len(orgs))
 	} else {
 		log.Info("directory published", "organisations", len(orgs), "version", version)
-		if err := im.Store.PruneDirectoryVersions(ctx, version, prev.Version); err != nil {
+		// Versions written within the lease may belong to imports still running: keep them.
+		if err := im.Store.PruneDirectoryVersions(ctx, version, prev.Version, now.Add(-Lease)); err != nil {
 			// Not worth a retry: the next publish prunes again.
 			log.Warn("prune old directory versions", "err", err.Error())
 		}
@@ -178,6 +191,9 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 // read opens and parses the upload. Problems with the file are returned as problems; err is
 // for failures worth retrying.
 func (im *Importer) read(ctx context.Context, bucket, key string, obj events.S3Object) ([]directory.Organisation, []directory.Problem, error) {
+	if !isCSV(key) {
+		return nil, []directory.Problem{{Message: "the directory is published from a CSV file: in Excel, use Save As → CSV UTF-8 (.csv), and upload that file"}}, nil
+	}
 	if obj.Size > directory.MaxUploadBytes {
 		return nil, []directory.Problem{tooLarge(obj.Size)}, nil
 	}

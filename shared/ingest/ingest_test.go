@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -236,6 +238,98 @@ func TestOutOfOrderUploads(t *testing.T) {
 		rep, _ := f.report(t, "directory/older.csv")
 		if rep.Status != imports.Superseded {
 			t.Fatalf("older upload's status = %s; want superseded", rep.Status)
+		}
+	})
+}
+
+// flakyObjects is the real S3 adapter with one injected failure: the first report write fails,
+// as a throttled or timed-out PutObject would.
+type flakyObjects struct {
+	*objects.Store
+	failed bool
+}
+
+func (f *flakyObjects) PutJSON(ctx context.Context, bucket, key string, body []byte) error {
+	if !f.failed {
+		f.failed = true
+		return errors.New("injected: put report failed")
+	}
+	return f.Store.PutJSON(ctx, bucket, key, body)
+}
+
+// TestRetryAfterPublishWritesReport: Lambda retries an invocation that failed after the
+// publish transaction (same request ID); the retry must write the missing report, not skip.
+func TestRetryAfterPublishWritesReport(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		f.im.Objects = &flakyObjects{Store: objects.New(f.s3)}
+		ev := f.upload(t, "directory/flaky.csv", seed.DirectoryCSV, f.now)
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+		if err := f.im.HandleS3(ctx, ev); err == nil {
+			t.Fatal("HandleS3 with a failing report write returned nil; want an error so Lambda retries")
+		}
+		if _, ok, _ := f.store.CurrentDirectory(context.Background()); !ok {
+			t.Fatal("the directory was not published before the report write failed")
+		}
+		f.handle(t, ev, "req-1") // Lambda's retry keeps the request ID
+		rep, versions := f.report(t, "directory/flaky.csv")
+		if rep.Status != imports.Published || versions != 1 || rep.RequestID != "req-1" {
+			t.Fatalf("report after the retry = %s (%d versions, request %q); want published, written once, by req-1", rep.Status, versions, rep.RequestID)
+		}
+	})
+}
+
+// TestDuplicateWhileLeased: a second delivery of an event that another invocation is working on
+// fails (so Lambda retries it later) and changes nothing.
+func TestDuplicateWhileLeased(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		ev := f.upload(t, "directory/busy.csv", seed.DirectoryCSV, f.now)
+		rec := ev.Records[0]
+		claim := imports.Report{
+			ID:     imports.ID(bucket, rec.S3.Object.URLDecodedKey, rec.S3.Object.VersionID, rec.S3.Object.ETag),
+			Status: imports.Processing, ReceivedAt: f.now, RequestID: "req-first", Problems: []directory.Problem{},
+		}
+		if _, ok, err := f.store.BeginImport(context.Background(), claim, f.now.Add(ingest.Lease), f.now); err != nil || !ok {
+			t.Fatalf("claim by the first invocation: %v %v", ok, err)
+		}
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-second"})
+		if err := f.im.HandleS3(ctx, ev); err == nil || !strings.Contains(err.Error(), "retry later") {
+			t.Fatalf("HandleS3 of a duplicate while leased = %v; want a retry-later error", err)
+		}
+		if _, ok, _ := f.store.CurrentDirectory(context.Background()); ok {
+			t.Fatal("the duplicate published a directory")
+		}
+		// After the lease, the event takes the import over and finishes it.
+		f.now = f.now.Add(ingest.Lease + time.Second)
+		f.handle(t, ev, "req-third")
+		if rep, _ := f.report(t, "directory/busy.csv"); rep.Status != imports.Published {
+			t.Fatalf("after the lease ran out, status = %s; want published", rep.Status)
+		}
+	})
+}
+
+func TestRejectedUploadsGetReports(t *testing.T) {
+	long := strings.Repeat("x", 300<<10) // one header cell of 300 KB: the record must still fit DynamoDB's 400 KB
+	tests := []struct {
+		name, key, body, want string
+	}{
+		{"not a CSV", "directory/orgs.xlsx", "PK\x03\x04 binary", "CSV UTF-8"},
+		{"upper-case extension is a CSV", "directory/ORGS.CSV", "id,name,summary,regions\n", "no organisations"},
+		{"huge unknown column", "directory/huge.csv", "id,name,summary,regions," + long + "\na,A,S,london,x\n", "unknown column"},
+	}
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table)
+		for i, tc := range tests {
+			f.handle(t, f.upload(t, tc.key, []byte(tc.body), f.now), fmt.Sprintf("req-%d", i))
+			rep, _ := f.report(t, tc.key)
+			if rep.Status != imports.Rejected || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Message, tc.want) {
+				t.Errorf("%s: report = %s %+v; want rejected with %q", tc.name, rep.Status, rep.Problems, tc.want)
+			}
+			stored, ok, err := f.store.ImportByID(context.Background(), rep.ID)
+			if err != nil || !ok || stored.Status != imports.Rejected {
+				t.Errorf("%s: stored import = %+v, %v, %v; want rejected", tc.name, stored.Status, ok, err)
+			}
 		}
 	})
 }
