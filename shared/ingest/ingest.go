@@ -204,7 +204,8 @@ func (im *Importer) read(ctx context.Context, bucket, key string, obj events.S3O
 	defer body.Close()
 	orgs, problems, err := directory.ParseCSV(body)
 	if errors.Is(err, objects.ErrTooLarge) {
-		return nil, []directory.Problem{tooLarge(obj.Size)}, nil
+		// Larger than the event said (ParseCSV stops at the limit itself; this is the backstop).
+		return nil, []directory.Problem{{Message: fmt.Sprintf("the file is larger than the %d MB limit", directory.MaxUploadBytes>>20)}}, nil
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)

@@ -219,6 +219,24 @@ func TestIgnoredAndOversizedUploads(t *testing.T) {
 		if _, ok, _ := f.store.CurrentDirectory(ctx); ok {
 			t.Fatal("an oversized upload published a directory")
 		}
+
+		// An event that understates the size (or an object replaced since): the read itself stops
+		// at the limit.
+		huge := []byte("id,name,summary,regions,description\n")
+		desc := strings.Repeat("d", 550)
+		for i := 0; len(huge) <= directory.MaxUploadBytes; i++ {
+			huge = fmt.Appendf(huge, "org-%d,A,S,london,%s\n", i, desc)
+		}
+		under := f.upload(t, "directory/under.csv", huge, f.now)
+		under.Records[0].S3.Object.Size = 100
+		f.handle(t, under, "req-4")
+		rep, _ = f.report(t, "directory/under.csv")
+		if rep.Status != imports.Rejected || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "limit") {
+			t.Fatalf("report of an upload larger than its event says = %s with %d problems (first %+v); want rejected for its size", rep.Status, len(rep.Problems), rep.Problems[0])
+		}
+		if _, ok, _ := f.store.CurrentDirectory(ctx); ok {
+			t.Fatal("an oversized upload published a directory")
+		}
 	})
 }
 
