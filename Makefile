@@ -12,6 +12,7 @@ EMULATORS_STAMP := $(EMULATORS)/node_modules/.sectorhub-installed
 
 ## test: lint, then every test with -race against the embedded emulators, DynamoDB Local and moto_server
 test: lint emulators
+	@test "$$($(GO) env CGO_ENABLED)" = 1 || { echo "make test: go test -race needs cgo, so a C compiler: install gcc (Debian: apt-get install gcc)"; exit 1; }
 	$(GO) run ./infra/emulators/run -- $(GO) test -race -count=1 ./...
 
 ## test-short, unit: every test with the embedded emulators only (needs nothing but Go)

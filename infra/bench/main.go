@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *only == "" || *only == "search" {
-		if err := searchAndIngest(ctx, stdout, *root, *orgs, *requests); err != nil {
+		if err := searchAndIngest(ctx, stdout, *root, filepath.Join(dir, "stack"), *orgs, *requests); err != nil {
 			return err
 		}
 	}

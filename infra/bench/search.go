@@ -55,7 +55,7 @@ func (r *lastReports) get(fn string) lambdart.Report {
 	return r.last[fn]
 }
 
-func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, requests int) error {
+func searchAndIngest(ctx context.Context, w io.Writer, root, buildDir string, orgs, requests int) error {
 	var reports lastReports
 	st, err := localstack.Start(ctx, localstack.Options{
 		Root:         root,
@@ -64,6 +64,7 @@ func searchAndIngest(ctx context.Context, w io.Writer, root string, orgs, reques
 		SESAddr:      "127.0.0.1:0",
 		TablePrefix:  fmt.Sprintf("bench-%d-", time.Now().UnixNano()),
 		MaxInstances: 2,
+		BuildDir:     buildDir,
 		OnReport:     reports.add,
 	})
 	if err != nil {

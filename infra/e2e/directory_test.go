@@ -27,6 +27,22 @@ import (
 	"sectorhub/shared/staffapi"
 )
 
+// buildDir holds this package's function binaries: its own, so that the tests never rewrite
+// the binaries a developer's running `go run ./infra/local` starts.
+var buildDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sectorhub-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	buildDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // startStack starts the local stack, seeded, on free ports. With DynamoDB Local available
 // (make test) it runs there, under a table prefix of its own.
 func startStack(t *testing.T, endpoint string) *localstack.Stack {
@@ -42,6 +58,7 @@ func startStack(t *testing.T, endpoint string) *localstack.Stack {
 		Seed:         true,
 		TablePrefix:  fmt.Sprintf("e2e-%d-", time.Now().UnixNano()),
 		StaffKeyPath: t.TempDir() + "/staff.pem",
+		BuildDir:     buildDir,
 
 		DynamoDBEndpoint: endpoint,
 		Log:              &log,
@@ -62,9 +79,9 @@ func startStack(t *testing.T, endpoint string) *localstack.Stack {
 
 // targets are the DynamoDB endpoints the end-to-end tests run against: embedded always,
 // DynamoDB Local when make test provides it.
-func targets() map[string]string {
+func targets(t *testing.T) map[string]string {
 	m := map[string]string{"embedded": ""}
-	if e := os.Getenv(testenv.EnvDynamoDBEndpoint); e != "" {
+	if e := testenv.DynamoDBLocal(t); e != "" {
 		m["dynamodb-local"] = e
 	}
 	return m
@@ -119,7 +136,7 @@ func upload(t *testing.T, st *localstack.Stack, key string, body []byte) {
 }
 
 func TestDirectoryEndToEnd(t *testing.T) {
-	for name, endpoint := range targets() {
+	for name, endpoint := range targets(t) {
 		t.Run(name, func(t *testing.T) {
 			st := startStack(t, endpoint)
 			sample, _, err := directory.ParseCSV(bytes.NewReader(seed.DirectoryCSV))

@@ -139,7 +139,9 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took ti
 		if r.Authorizer != "" {
 			auth = `-H "Authorization: Bearer $TOKEN" `
 		}
-		fmt.Fprintf(w, "             curl %s'%s%s'\n", auth, api, r.Path)
+		// A path parameter is shown with a sample value, so every line works as printed.
+		path := strings.ReplaceAll(r.Path, "{id}", sampleID)
+		fmt.Fprintf(w, "             curl %s'%s%s'\n", auth, api, path)
 	}
 	var buckets []string
 	for _, b := range t.Buckets {
@@ -147,8 +149,12 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took ti
 	}
 	fmt.Fprintf(w, "  S3         %s   (path style) bucket %s\n", s.S3URL(), strings.Join(buckets, ", "))
 	for _, e := range t.S3Events {
-		fmt.Fprintf(w, "             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=%s aws --endpoint-url %s s3 cp orgs%s s3://%s/%sorgs%s   (→ %s)\n",
-			t.Pseudo["AWS::Region"], s.S3URL(), e.Suffix, s.Bucket(e.BucketLogicalID), e.Prefix, e.Suffix, e.FunctionID)
+		file := "orgs" + e.Suffix
+		if e.Suffix == "" {
+			file = "orgs.csv" // the directory is published from CSV files
+		}
+		fmt.Fprintf(w, "             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=%s aws --endpoint-url %s s3 cp %s s3://%s/%s%s   (→ %s)\n",
+			t.Pseudo["AWS::Region"], s.S3URL(), file, s.Bucket(e.BucketLogicalID), e.Prefix, file, e.FunctionID)
 	}
 	fmt.Fprintf(w, "  SES        %s   (mail is captured, not sent)\n", s.SESURL())
 	fmt.Fprintf(w, "  Outbox     %s\n", s.OutboxURL())
@@ -164,6 +170,9 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took ti
 	fmt.Fprintf(w, "  Invoke     curl -d @event.json %s/_local/invoke/<LogicalId>   (%s)\n", api, strings.Join(s.FunctionIDs(), ", "))
 	fmt.Fprintf(w, "\n  Staff token, valid 12 h (go run ./infra/local token --email you@example.org makes more):\n  TOKEN=%s\n\nCtrl-C to stop.\n\n", token)
 }
+
+// sampleID is an organisation of the seeded sample directory, for the banner's example.
+const sampleID = "irwell-womens-centre"
 
 // runToken prints a staff token the local stack's authorizer accepts.
 func runToken(args []string, stdout, stderr io.Writer) error {

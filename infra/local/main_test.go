@@ -137,7 +137,7 @@ func TestRunServesTheProduct(t *testing.T) {
 	if api == nil || token == nil {
 		t.Fatalf("banner lacks the API URL or the token:\n%s", banner)
 	}
-	for _, want := range []string{"aws --endpoint-url http://127.0.0.1:", "s3://sectorhub-prod-uploads-000000000000-eu-west-2/directory/", "/_local/outbox", "Ctrl-C to stop."} {
+	for _, want := range []string{"aws --endpoint-url http://127.0.0.1:", "s3 cp orgs.csv s3://sectorhub-prod-uploads-000000000000-eu-west-2/directory/orgs.csv", "/_local/outbox", "Ctrl-C to stop."} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
@@ -154,6 +154,22 @@ func TestRunServesTheProduct(t *testing.T) {
 	}
 	if resp.StatusCode != 200 || json.Unmarshal(body, &page) != nil || page.Total == 0 {
 		t.Errorf("search of the seeded directory = %d %s; want results", resp.StatusCode, body)
+	}
+
+	// Every curl line of the banner works as printed.
+	curls := regexp.MustCompile(`curl '(http://\S+)'`).FindAllStringSubmatch(banner, -1)
+	if len(curls) < 2 {
+		t.Errorf("banner has %d public curl examples; want the search and the organisation routes:\n%s", len(curls), banner)
+	}
+	for _, m := range curls {
+		resp, err := http.Get(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("banner's curl %s = %d; want 200", m[1], resp.StatusCode)
+		}
 	}
 
 	req, _ := http.NewRequest("GET", api[1]+"/staff/imports", nil)

@@ -242,11 +242,15 @@ func eventMatches(patterns []string, name string) bool {
 	return false
 }
 
-// invokeAsync invokes a function as Lambda's asynchronous invocation does:
-// on a function error it retries twice, after a delay and twice that delay.
+// invokeAsync invokes a function as Lambda's asynchronous invocation does: on a function
+// error it retries as often as the function's EventInvokeConfig says (twice by default), after
+// a delay and twice that delay.
 func (s *Stack) invokeAsync(fnID, what string, payload []byte) {
 	delay := s.opts.AsyncRetryDelay
-	const attempts = 3
+	attempts := 3
+	if fn, ok := s.tmpl.Function(fnID); ok {
+		attempts = fn.MaxRetryAttempts + 1
+	}
 	for attempt := 1; ; attempt++ {
 		_, err := s.Invoke(context.Background(), fnID, payload)
 		if err == nil {

@@ -210,7 +210,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			Env:          env,
 			Region:       s.tmpl.Pseudo["AWS::Region"],
 			AccountID:    s.tmpl.Pseudo["AWS::AccountId"],
-			MaxInstances: opts.MaxInstances,
+			MaxInstances: maxInstances(opts.MaxInstances, fn.ReservedConcurrency),
 			Log:          opts.Log,
 			OnReport:     opts.OnReport,
 		})
@@ -432,10 +432,14 @@ func (s *Stack) Close() error {
 	s.closeMu.Unlock()
 
 	var errs []error
-	if s.api != nil && s.api.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = s.api.srv.Shutdown(ctx)
-		cancel()
+	// First stop taking requests and uploads, so that nothing starts an invocation (or an
+	// asynchronous one the wait below would race with) while the pools close.
+	for _, srv := range []*server{s.api, s.s3} {
+		if srv != nil && srv.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = srv.srv.Shutdown(ctx)
+			cancel()
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.pools)) {
 		if err := s.pools[id].Close(); err != nil {
@@ -485,4 +489,16 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Write(p)
+}
+
+// maxInstances is the local limit on a function's processes: --max-instances (10 by default),
+// or its reserved concurrency if that is lower, as Lambda would throttle beyond it.
+func maxInstances(flag, reserved int) int {
+	if flag <= 0 {
+		flag = 10
+	}
+	if reserved > 0 && reserved < flag {
+		return reserved
+	}
+	return flag
 }

@@ -81,6 +81,12 @@ type Function struct {
 	ApplicationLogLevel string
 	SystemLogLevel      string
 	Policies            Value
+	// ReservedConcurrency is ReservedConcurrentExecutions: at most this many instances at
+	// once (0 when unset: no reservation).
+	ReservedConcurrency int
+	// MaxRetryAttempts is EventInvokeConfig.MaximumRetryAttempts: how often Lambda retries a
+	// failed asynchronous invocation (2 when unset, as Lambda).
+	MaxRetryAttempts int
 }
 
 // Route is one HttpApi event: a route of an HTTP API integrated with a function.
@@ -417,6 +423,12 @@ func (t *Template) addFunction(res resource, global *yaml.Node) error {
 	}
 	fn.Timeout = time.Duration(secs) * time.Second
 	if fn.MemoryMB, err = t.staticInt(mapGet(p, "MemorySize"), "MemorySize", 128); err != nil {
+		return err
+	}
+	if fn.ReservedConcurrency, err = t.staticInt(mapGet(p, "ReservedConcurrentExecutions"), "ReservedConcurrentExecutions", 0); err != nil {
+		return err
+	}
+	if fn.MaxRetryAttempts, err = t.staticInt(mapGet(mapGet(p, "EventInvokeConfig"), "MaximumRetryAttempts"), "MaximumRetryAttempts", 2); err != nil {
 		return err
 	}
 	logging := mapGet(p, "LoggingConfig")

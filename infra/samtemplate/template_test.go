@@ -432,3 +432,23 @@ func TestCreateTables(t *testing.T) {
 		t.Errorf("created table's GSIs = %+v; want gsi1", out.Table.GlobalSecondaryIndexes)
 	}
 }
+
+func TestLoadRepoTemplateInvokeSettings(t *testing.T) {
+	tp := mustLoad(t, repoTemplate)
+	tests := []struct {
+		fn                string
+		reserved, retries int
+	}{
+		{"IngestFunction", 1, 2},
+		{"DirectoryFunction", 0, 2},
+	}
+	for _, tc := range tests {
+		fn, ok := tp.Function(tc.fn)
+		if !ok {
+			t.Fatalf("no %s", tc.fn)
+		}
+		if fn.ReservedConcurrency != tc.reserved || fn.MaxRetryAttempts != tc.retries {
+			t.Errorf("%s: ReservedConcurrency %d, MaxRetryAttempts %d; want %d, %d", tc.fn, fn.ReservedConcurrency, fn.MaxRetryAttempts, tc.reserved, tc.retries)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -35,7 +34,7 @@ func DynamoTargets(tb testing.TB) []DynamoTarget {
 	srv := httptest.NewServer(dynamoserver.New())
 	tb.Cleanup(srv.Close)
 	targets := []DynamoTarget{{Name: "minidyn", Endpoint: srv.URL}}
-	if endpoint := os.Getenv(EnvDynamoDBEndpoint); endpoint != "" {
+	if endpoint := emulatorEndpoint(tb, EnvDynamoDBEndpoint); endpoint != "" {
 		targets = append(targets, DynamoTarget{Name: "dynamodb-local", Endpoint: endpoint})
 	}
 	return targets

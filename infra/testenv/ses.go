@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ func SESTargets(tb testing.TB) []SESTarget {
 	srv := httptest.NewServer(outbox)
 	tb.Cleanup(srv.Close)
 	targets := []SESTarget{{Name: "sescapture", Endpoint: srv.URL, Outbox: outbox}}
-	if endpoint := os.Getenv(EnvSESEndpoint); endpoint != "" {
+	if endpoint := emulatorEndpoint(tb, EnvSESEndpoint); endpoint != "" {
 		targets = append(targets, SESTarget{Name: "moto", Endpoint: endpoint})
 	}
 	return targets

@@ -14,13 +14,26 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"sectorhub/infra/emulators"
 )
 
 // Environment variables naming the third-party emulators; set by infra/emulators/run.
 const (
-	EnvDynamoDBEndpoint = "SECTORHUB_TEST_DYNAMODB_ENDPOINT"
-	EnvSESEndpoint      = "SECTORHUB_TEST_SES_ENDPOINT"
+	EnvDynamoDBEndpoint = emulators.EnvDynamoDBEndpoint
+	EnvSESEndpoint      = emulators.EnvSESEndpoint
 )
+
+// emulatorEndpoint returns the endpoint in variable name, failing tb when `make test` said the
+// emulators are running but this one is missing.
+func emulatorEndpoint(tb testing.TB, name string) string {
+	tb.Helper()
+	endpoint := os.Getenv(name)
+	if endpoint == "" && os.Getenv(emulators.EnvRequired) != "" {
+		tb.Fatalf("%s is set but %s is not: the emulator runner did not pass its endpoint", emulators.EnvRequired, name)
+	}
+	return endpoint
+}
 
 // Region and credentials of every client made here. Emulators accept any; these match the
 // local stack's.
@@ -56,4 +69,11 @@ func RepoRoot(tb testing.TB) string {
 		tb.Fatalf("find the repository root (go.mod above the working directory): %v", err)
 	}
 	return root
+}
+
+// DynamoDBLocal returns DynamoDB Local's endpoint under `make test`, or "" when it is not
+// running (plain `go test`).
+func DynamoDBLocal(tb testing.TB) string {
+	tb.Helper()
+	return emulatorEndpoint(tb, EnvDynamoDBEndpoint)
 }

@@ -40,12 +40,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"sectorhub/infra/emulators"
 )
 
 // Environment variables the command receives; infra/testenv reads them.
 const (
-	envDynamoDB = "SECTORHUB_TEST_DYNAMODB_ENDPOINT"
-	envSES      = "SECTORHUB_TEST_SES_ENDPOINT"
+	envDynamoDB = emulators.EnvDynamoDBEndpoint
+	envSES      = emulators.EnvSESEndpoint
 )
 
 // startTimeout bounds how long an emulator may take to answer its first request. The JVM and
@@ -147,7 +149,7 @@ func run(args []string, stderr io.Writer) int {
 			return exitStatusForSignal(sig)
 		}
 	}
-	env := os.Environ()
+	env := append(os.Environ(), emulators.EnvRequired+"=1")
 	for _, e := range started {
 		fmt.Fprintf(stderr, "emulators: %s ready at %s (%s=%s)\n", e.name, e.endpoint, e.envVar, e.endpoint)
 		env = append(env, e.envVar+"="+e.endpoint)

@@ -576,9 +576,18 @@ func (p *Pool) start(id int) (*instance, error) {
 		p.mu.Lock()
 		delete(p.instances, id)
 		p.mu.Unlock()
+		close(inst.exited) // nothing to wait for: a kill racing with this start returns
 		return nil, fmt.Errorf("lambdart: start %s: %w", p.name, err)
 	}
+	// kill and stop read the pid under p.mu, never cmd.Process, which Start writes; a kill
+	// that came while the process was starting is carried out now.
+	p.mu.Lock()
 	inst.pid = cmd.Process.Pid
+	killedEarly := inst.killed
+	p.mu.Unlock()
+	if killedEarly {
+		killGroup(inst.pid, syscall.SIGKILL)
+	}
 	p.procs.Add(1)
 	go func() {
 		defer p.procs.Done()
@@ -616,14 +625,15 @@ func exitText(err error) string {
 func (p *Pool) kill(inst *instance) {
 	p.mu.Lock()
 	inst.killed = true
+	pid := inst.pid
 	p.mu.Unlock()
 	select {
 	case <-inst.exited:
 		return
 	default:
 	}
-	if inst.cmd.Process != nil {
-		killGroup(inst.cmd.Process.Pid, syscall.SIGKILL)
+	if pid != 0 {
+		killGroup(pid, syscall.SIGKILL)
 	}
 	<-inst.exited
 }
@@ -632,11 +642,14 @@ func (p *Pool) kill(inst *instance) {
 // function registered an extension (aws-lambda-go's WithEnableSIGTERM does),
 // as Lambda does, then SIGKILL.
 func (p *Pool) stop(inst *instance) {
-	if inst.extension.Load() && inst.cmd.Process != nil {
+	p.mu.Lock()
+	pid := inst.pid
+	p.mu.Unlock()
+	if inst.extension.Load() && pid != 0 {
 		p.mu.Lock()
 		inst.killed = true
 		p.mu.Unlock()
-		killGroup(inst.cmd.Process.Pid, syscall.SIGTERM)
+		killGroup(pid, syscall.SIGTERM)
 		select {
 		case <-inst.exited:
 			return
