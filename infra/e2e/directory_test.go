@@ -31,17 +31,7 @@ import (
 // the binaries a developer's running `go run ./infra/local` starts.
 var buildDir string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sectorhub-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunInTempDir(m, "sectorhub-e2e-", &buildDir)) }
 
 // startStack starts the local stack, seeded, on free ports. With DynamoDB Local available
 // (make test) it runs there, under a table prefix of its own.

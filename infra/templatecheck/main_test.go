@@ -3,7 +3,6 @@ package templatecheck
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,17 +24,7 @@ import (
 // buildDir holds the functions' binaries, built once per test binary.
 var buildDir string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "templatecheck-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunInTempDir(m, "templatecheck-", &buildDir)) }
 
 var (
 	templateOnce sync.Once

@@ -10,6 +10,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -76,4 +77,17 @@ func RepoRoot(tb testing.TB) string {
 func DynamoDBLocal(tb testing.TB) string {
 	tb.Helper()
 	return emulatorEndpoint(tb, EnvDynamoDBEndpoint)
+}
+
+// RunInTempDir is for TestMain: it sets *dir to a new temporary directory (named with prefix),
+// runs the package's tests, removes the directory and returns the exit code for os.Exit.
+func RunInTempDir(m *testing.M, prefix string, dir *string) int {
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(d)
+	*dir = d
+	return m.Run()
 }

@@ -5,12 +5,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -90,34 +90,21 @@ func (s *Store) OrganisationByID(ctx context.Context, version, id string) (o dir
 func (s *Store) DirectorySnapshot(ctx context.Context, version string) ([]directory.Organisation, error) {
 	cond := expression.Key("pk").Equal(expression.Value(versionPK(version))).
 		And(expression.Key("sk").BeginsWith(chunkSK))
-	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build snapshot query: %w", err)
-	}
 	var orgs []directory.Organisation
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		ConsistentRead:            aws.Bool(true),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	err := s.queryEach(ctx, expression.NewBuilder().WithKeyCondition(cond), true, func(item map[string]types.AttributeValue) error {
+		data, ok := item["data"].(*types.AttributeValueMemberB)
+		if !ok {
+			return errors.New("chunk without data")
+		}
+		part, err := decodeChunk(data.Value)
 		if err != nil {
-			return nil, fmt.Errorf("query snapshot %s: %w", version, err)
+			return err
 		}
-		for _, item := range page.Items {
-			data, ok := item["data"].(*types.AttributeValueMemberB)
-			if !ok {
-				return nil, fmt.Errorf("snapshot %s: chunk without data", version)
-			}
-			part, err := decodeChunk(data.Value)
-			if err != nil {
-				return nil, fmt.Errorf("snapshot %s: %w", version, err)
-			}
-			orgs = append(orgs, part...)
-		}
+		orgs = append(orgs, part...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", version, err)
 	}
 	return orgs, nil
 }
@@ -238,40 +225,20 @@ func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep
 // begins_with VERSION#, then Query and batch-delete each pruned version's partition.
 func (s *Store) PruneDirectoryVersions(ctx context.Context, live, previous string, writtenBefore time.Time) error {
 	cond := expression.Key("pk").Equal(expression.Value(directoryPK)).And(expression.Key("sk").BeginsWith(versionSK))
-	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
-	if err != nil {
-		return fmt.Errorf("build version query: %w", err)
-	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		ConsistentRead:            aws.Bool(true),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
 	cutoff := timeKey(writtenBefore)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("query directory versions: %w", err)
+	return s.queryEach(ctx, expression.NewBuilder().WithKeyCondition(cond), true, func(item map[string]types.AttributeValue) error {
+		var rec struct {
+			Version   string `dynamodbav:"version"`
+			WrittenAt string `dynamodbav:"written_at"`
 		}
-		for _, item := range page.Items {
-			var rec struct {
-				Version   string `dynamodbav:"version"`
-				WrittenAt string `dynamodbav:"written_at"`
-			}
-			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
-				return fmt.Errorf("decode version record: %w", err)
-			}
-			if rec.Version == live || rec.Version == previous || rec.WrittenAt >= cutoff {
-				continue
-			}
-			if err := s.deleteVersion(ctx, rec.Version); err != nil {
-				return err
-			}
+		if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+			return fmt.Errorf("decode version record: %w", err)
 		}
-	}
-	return nil
+		if rec.Version == live || rec.Version == previous || rec.WrittenAt >= cutoff {
+			return nil
+		}
+		return s.deleteVersion(ctx, rec.Version)
+	})
 }
 
 // deleteVersion deletes a version's items, then its VERSION# record, so that an interrupted
@@ -298,15 +265,36 @@ type itemKey struct{ pk, sk string }
 
 // queryKeys returns the keys of the items in partition pk.
 func (s *Store) queryKeys(ctx context.Context, pk string) ([]itemKey, error) {
-	cond := expression.Key("pk").Equal(expression.Value(pk))
-	expr, err := expression.NewBuilder().WithKeyCondition(cond).
-		WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("sk"))).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build key query: %w", err)
-	}
+	b := expression.NewBuilder().WithKeyCondition(expression.Key("pk").Equal(expression.Value(pk))).
+		WithProjection(expression.NamesList(expression.Name("pk"), expression.Name("sk")))
 	var keys []itemKey
+	err := s.queryEach(ctx, b, false, func(item map[string]types.AttributeValue) error {
+		var k struct {
+			PK string `dynamodbav:"pk"`
+			SK string `dynamodbav:"sk"`
+		}
+		if err := attributevalue.UnmarshalMap(item, &k); err != nil {
+			return fmt.Errorf("decode key: %w", err)
+		}
+		keys = append(keys, itemKey{k.PK, k.SK})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keys of %s: %w", pk, err)
+	}
+	return keys, nil
+}
+
+// queryEach runs the Query that b describes (a key condition on one partition, perhaps a
+// projection), page by page, and calls fn with every item.
+func (s *Store) queryEach(ctx context.Context, b expression.Builder, consistent bool, fn func(map[string]types.AttributeValue) error) error {
+	expr, err := b.Build()
+	if err != nil {
+		return fmt.Errorf("build query: %w", err)
+	}
 	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
 		TableName:                 &s.table,
+		ConsistentRead:            &consistent,
 		KeyConditionExpression:    expr.KeyCondition(),
 		ProjectionExpression:      expr.Projection(),
 		ExpressionAttributeNames:  expr.Names(),
@@ -315,20 +303,15 @@ func (s *Store) queryKeys(ctx context.Context, pk string) ([]itemKey, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("query keys of %s: %w", pk, err)
+			return fmt.Errorf("query: %w", err)
 		}
 		for _, item := range page.Items {
-			var k struct {
-				PK string `dynamodbav:"pk"`
-				SK string `dynamodbav:"sk"`
+			if err := fn(item); err != nil {
+				return err
 			}
-			if err := attributevalue.UnmarshalMap(item, &k); err != nil {
-				return nil, fmt.Errorf("decode key: %w", err)
-			}
-			keys = append(keys, itemKey{k.PK, k.SK})
 		}
 	}
-	return keys, nil
+	return nil
 }
 
 // encodeChunks packs organisations into gzip-compressed JSON arrays of at most chunkBytes each.
