@@ -256,7 +256,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fn == "" {
 		fn = "-"
 	}
-	g.stack.log.printf("api", "%s %s %d %s %.1f ms", r.Method, target, status, fn, float64(time.Since(began).Microseconds())/1000)
+	g.stack.log.Printf("api", "%s %s %d %s %.1f ms", r.Method, target, status, fn, float64(time.Since(began).Microseconds())/1000)
 }
 
 // serve answers r and returns the status and the function that served it.
@@ -302,7 +302,7 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) (i
 	resp, err := g.stack.Invoke(ctx, rt.FunctionID, payload)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			g.stack.log.printf("api", "%s did not answer %s within the integration timeout of %v", rt.FunctionID, rt.RouteKey(), rt.Timeout)
+			g.stack.log.Printf("api", "%s did not answer %s within the integration timeout of %v", rt.FunctionID, rt.RouteKey(), rt.Timeout)
 			writeMessage(w, http.StatusServiceUnavailable, "Service Unavailable")
 			return http.StatusServiceUnavailable, rt.FunctionID
 		}
@@ -310,16 +310,16 @@ func (g *gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) (i
 			return 499, rt.FunctionID // the client went away
 		}
 		if fe, ok := errors.AsType[*lambdart.FunctionError](err); ok {
-			g.stack.log.printf("api", "%s failed on %s: %s", rt.FunctionID, rt.RouteKey(), fe)
+			g.stack.log.Printf("api", "%s failed on %s: %s", rt.FunctionID, rt.RouteKey(), fe)
 		} else {
-			g.stack.log.printf("api", "%s on %s: %v", rt.FunctionID, rt.RouteKey(), err)
+			g.stack.log.Printf("api", "%s on %s: %v", rt.FunctionID, rt.RouteKey(), err)
 		}
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return http.StatusInternalServerError, rt.FunctionID
 	}
 	status, err := g.writeResponse(w, resp, rt.APIID)
 	if err != nil {
-		g.stack.log.printf("api", "%s returned a malformed response for %s: %v", rt.FunctionID, rt.RouteKey(), err)
+		g.stack.log.Printf("api", "%s returned a malformed response for %s: %v", rt.FunctionID, rt.RouteKey(), err)
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return http.StatusInternalServerError, rt.FunctionID
 	}
@@ -486,7 +486,7 @@ func (g *gateway) writeResponse(w http.ResponseWriter, payload []byte, apiID str
 		}
 	}
 	if len(resp.MultiValueHeaders) > 0 {
-		g.stack.log.printf("api", "warning: the response's multiValueHeaders are ignored by payload format 2.0; use headers (comma-separated values) and cookies")
+		g.stack.log.Printf("api", "warning: the response's multiValueHeaders are ignored by payload format 2.0; use headers (comma-separated values) and cookies")
 	}
 	cors := g.cors[apiID] != nil
 	for k, v := range resp.Headers {

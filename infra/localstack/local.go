@@ -129,6 +129,6 @@ func (s *Stack) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := indexPage.Execute(w, data); err != nil {
-		s.log.printf("stack", "index page: %v", err)
+		s.log.Printf("stack", "index page: %v", err)
 	}
 }

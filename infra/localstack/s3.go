@@ -221,11 +221,11 @@ func (s *Stack) objectCreated(rec events.S3EventRecord) {
 		go func() {
 			defer s.async.done()
 			if err != nil {
-				s.log.printf("s3", "encode event for s3://%s/%s: %v", rec.S3.Bucket.Name, key, err)
+				s.log.Printf("s3", "encode event for s3://%s/%s: %v", rec.S3.Bucket.Name, key, err)
 				s.failures.Add(1)
 				return
 			}
-			s.log.printf("s3", "%s s3://%s/%s → %s (%s)", rec.EventName, rec.S3.Bucket.Name, key, e.FunctionID, e.EventID)
+			s.log.Printf("s3", "%s s3://%s/%s → %s (%s)", rec.EventName, rec.S3.Bucket.Name, key, e.FunctionID, e.EventID)
 			s.invokeAsync(e.FunctionID, fmt.Sprintf("s3://%s/%s", rec.S3.Bucket.Name, key), payload)
 		}()
 	}
@@ -261,10 +261,10 @@ func (s *Stack) invokeAsync(fnID, what string, payload []byte) {
 		}
 		if attempt == attempts {
 			s.failures.Add(1)
-			s.log.printf("s3", "%s failed on %s %d times; giving up: %v", fnID, what, attempts, err)
+			s.log.Printf("s3", "%s failed on %s %d times; giving up: %v", fnID, what, attempts, err)
 			return
 		}
-		s.log.printf("s3", "%s failed on %s (attempt %d of %d): %v; retrying in %v", fnID, what, attempt, attempts, err, delay)
+		s.log.Printf("s3", "%s failed on %s (attempt %d of %d): %v; retrying in %v", fnID, what, attempt, attempts, err, delay)
 		select {
 		case <-time.After(delay):
 		case <-s.closing:
@@ -312,7 +312,7 @@ func (s *Stack) seed(ctx context.Context) error {
 		}
 	}
 	if bucketID == "" {
-		s.log.printf("stack", "seed: no function is triggered by %s; not seeding", SeedKey)
+		s.log.Printf("stack", "seed: no function is triggered by %s; not seeding", SeedKey)
 		return nil
 	}
 	bucket := s.names[bucketID]
@@ -333,7 +333,7 @@ func (s *Stack) seed(ctx context.Context) error {
 	if s.failures.Load() != before {
 		return fmt.Errorf("seed: publishing s3://%s/%s failed (see the log above; --no-seed starts without it)", bucket, SeedKey)
 	}
-	s.log.printf("stack", "seed: published s3://%s/%s", bucket, SeedKey)
+	s.log.Printf("stack", "seed: published s3://%s/%s", bucket, SeedKey)
 	return nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -78,7 +77,7 @@ type Stack struct {
 	opts   Options
 	tmpl   *samtemplate.Template
 	names  map[string]string // physical names by logical ID
-	log    *logger
+	log    *lambdart.LineLog
 	issuer *staffauth.Issuer
 
 	pools     map[string]*lambdart.Pool
@@ -128,7 +127,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		opts.Log = io.Discard
 	}
 	opts.Log = &syncWriter{w: opts.Log}
-	s := &Stack{opts: opts, log: newLogger(opts.Log), pools: map[string]*lambdart.Pool{}, closing: make(chan struct{})}
+	s := &Stack{opts: opts, log: lambdart.NewLineLog(opts.Log), pools: map[string]*lambdart.Pool{}, closing: make(chan struct{})}
 	s.async.init()
 	defer func() {
 		if err != nil {
@@ -179,12 +178,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 	}
 	began := time.Now()
-	s.log.printf("stack", "building %d functions into %s", len(s.tmpl.Functions), buildDir)
+	s.log.Printf("stack", "building %d functions into %s", len(s.tmpl.Functions), buildDir)
 	bins, err := lambdart.Build(ctx, s.tmpl, buildDir)
 	if err != nil {
 		return nil, err
 	}
-	s.log.printf("stack", "built in %.1f s", time.Since(began).Seconds())
+	s.log.Printf("stack", "built in %.1f s", time.Since(began).Seconds())
 
 	if err := s.startDynamoDB(ctx); err != nil {
 		return nil, err
@@ -260,7 +259,7 @@ func (s *Stack) serve(srv *server, h http.Handler) {
 	srv.srv = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		if err := srv.srv.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.printf("stack", "%s server: %v", srv.name, err)
+			s.log.Printf("stack", "%s server: %v", srv.name, err)
 		}
 	}()
 }
@@ -300,7 +299,7 @@ func (s *Stack) newS3() error {
 		Region:          s.tmpl.Pseudo["AWS::Region"],
 		Buckets:         buckets,
 		OnObjectCreated: s.objectCreated,
-		Logf:            func(format string, args ...any) { s.log.printf("s3", format, args...) },
+		Logf:            func(format string, args ...any) { s.log.Printf("s3", format, args...) },
 	})
 	if err != nil {
 		return err
@@ -455,22 +454,6 @@ func (s *Stack) Close() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// logger writes the stack's own lines in the same "source | text" shape as
-// the functions' lines.
-type logger struct {
-	mu  sync.Mutex
-	out io.Writer
-}
-
-func newLogger(out io.Writer) *logger { return &logger{out: out} }
-
-func (l *logger) printf(source, format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = fmt.Fprintf(l.out, "%s | %s\n", source, strings.TrimRight(line, "\n"))
 }
 
 // localCredentials are the static credentials the stack's own clients use;

@@ -743,15 +743,7 @@ func TestStartErrors(t *testing.T) {
 		"broken/fn/main.go":    "package main\n\nfunc main() { undefinedThing() }\n",
 		"broken/template.yaml": "Resources:\n  BrokenFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n",
 	}
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.WriteFiles(t, dir, files)
 	tests := []struct {
 		name, root string
 		want       []string

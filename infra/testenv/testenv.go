@@ -91,3 +91,17 @@ func RunInTempDir(m *testing.M, prefix string, dir *string) int {
 	*dir = d
 	return m.Run()
 }
+
+// WriteFiles writes files (path relative to dir → content) under dir, making directories.
+func WriteFiles(tb testing.TB, dir string, files map[string]string) {
+	tb.Helper()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}

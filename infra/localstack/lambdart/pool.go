@@ -132,7 +132,7 @@ type PoolOptions struct {
 type Pool struct {
 	opts    PoolOptions
 	name    string
-	log     *lineLog
+	log     *LineLog
 	ln      net.Listener
 	srv     *http.Server
 	closing chan struct{} // closed by Close
@@ -188,7 +188,7 @@ func NewPool(opts PoolOptions) (*Pool, error) {
 	p := &Pool{
 		opts:      opts,
 		name:      opts.FunctionName,
-		log:       newLineLog(opts.Log),
+		log:       NewLineLog(opts.Log),
 		ln:        ln,
 		closing:   make(chan struct{}),
 		instances: map[int]*instance{},
@@ -301,9 +301,9 @@ func (p *Pool) run(inst *instance, inv *invocation) {
 	}
 	rep.BilledDuration = (billed + time.Millisecond - 1).Truncate(time.Millisecond)
 	if status != "timeout" {
-		p.log.printf(inst.prefix, "END RequestId: %s", inv.id)
+		p.log.Printf(inst.prefix, "END RequestId: %s", inv.id)
 	}
-	p.log.printf(inst.prefix, "%s", rep)
+	p.log.Printf(inst.prefix, "%s", rep)
 	if p.opts.OnReport != nil {
 		p.opts.OnReport(rep)
 	}
@@ -345,7 +345,7 @@ func (p *Pool) execute(inst *instance, inv *invocation) (result, string) {
 		}
 		return result{fnErr: exitError(inv.id, inst.waitErr)}, "error"
 	case <-initTimeout:
-		p.log.printf(inst.prefix, "init did not finish within %v; killing the process", p.opts.InitTimeout)
+		p.log.Printf(inst.prefix, "init did not finish within %v; killing the process", p.opts.InitTimeout)
 		p.kill(inst)
 		return result{fnErr: &FunctionError{Type: "Runtime.InitError", Message: fmt.Sprintf("RequestId: %s Error: init timed out after %.2f seconds", inv.id, p.opts.InitTimeout.Seconds())}}, "error"
 	case <-p.closing:
@@ -367,8 +367,8 @@ func (p *Pool) execute(inst *instance, inv *invocation) (result, string) {
 		}
 		at := time.Now()
 		secs := p.opts.Function.Timeout.Seconds()
-		p.log.printf(inst.prefix, "%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
-		p.log.printf(inst.prefix, "END RequestId: %s", inv.id)
+		p.log.Printf(inst.prefix, "%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
+		p.log.Printf(inst.prefix, "END RequestId: %s", inv.id)
 		p.kill(inst)
 		return result{fnErr: &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, secs)}, at: at}, "timeout"
 	case <-p.closing:
@@ -608,7 +608,7 @@ func (p *Pool) start(id int) (*instance, error) {
 		p.mu.Unlock()
 		close(inst.exited)
 		if !killed {
-			p.log.printf(inst.prefix, "process exited: %v", exitText(err))
+			p.log.Printf(inst.prefix, "process exited: %v", exitText(err))
 		}
 	}()
 	return inst, nil

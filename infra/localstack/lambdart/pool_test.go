@@ -232,6 +232,19 @@ func newBarrier(tb testing.TB, size int) (*barrier, string) {
 	return b, srv.URL
 }
 
+// waitActive waits until n invocations are held at the barrier.
+func (b *barrier) waitActive(n int) {
+	for {
+		b.mu.Lock()
+		active := b.active
+		b.mu.Unlock()
+		if active == n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pid := r.URL.Query().Get("pid")
 	b.mu.Lock()
@@ -453,15 +466,7 @@ func TestCloseLeavesNoProcesses(t *testing.T) {
 		_, _, err := p.Invoke(context.Background(), []byte(fmt.Sprintf(`{"action":"wait","url":%q}`, url+"/never")))
 		busy <- err
 	}()
-	for {
-		b.mu.Lock()
-		n := b.active
-		b.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	b.waitActive(1)
 	var pids []int
 	for _, r := range p.Reports() {
 		pids = append(pids, r.PID)
@@ -508,15 +513,7 @@ func TestBuildFailureShowsCompilerOutput(t *testing.T) {
 		"ok/main.go":    "package main\n\nfunc main() {}\n",
 		"template.yaml": "Resources:\n  BrokenFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n  OkFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ok\n",
 	}
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.WriteFiles(t, dir, files)
 	tmpl, err := samtemplate.Load(filepath.Join(dir, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -564,15 +561,7 @@ func TestInvokeHonoursContext(t *testing.T) {
 		_, _, err := p.Invoke(context.Background(), []byte(fmt.Sprintf(`{"action":"wait","url":%q}`, url)))
 		first <- err
 	}()
-	for {
-		b.mu.Lock()
-		n := b.active
-		b.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	b.waitActive(1)
 	// The only instance is busy: a second invocation waits, and gives up
 	// with its context.
 	ctx, cancel := context.WithCancel(context.Background())

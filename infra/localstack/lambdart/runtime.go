@@ -65,7 +65,7 @@ func (p *Pool) handleNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", p.opts.Region, p.opts.AccountID, p.name))
 	h.Set("Lambda-Runtime-Trace-Id", fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", now.Unix(), randomHex(24), randomHex(16)))
-	p.log.printf(inst.prefix, "START RequestId: %s Version: $LATEST", inv.id)
+	p.log.Printf(inst.prefix, "START RequestId: %s Version: $LATEST", inv.id)
 	close(inv.delivered)
 	_, _ = w.Write(inv.payload)
 }
@@ -144,7 +144,7 @@ func (p *Pool) handleInitError(w http.ResponseWriter, r *http.Request) {
 	inst.mu.Lock()
 	inst.initErr = fe
 	inst.mu.Unlock()
-	p.log.printf(inst.prefix, "init error: %s", fe)
+	p.log.Printf(inst.prefix, "init error: %s", fe)
 	accepted(w)
 	go p.kill(inst)
 }
