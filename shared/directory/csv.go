@@ -83,20 +83,40 @@ var errTooLarge = errors.New("directory csv: file too large")
 // directory is published whole or not at all. err is only for a reader that fails. ParseCSV
 // reads r as a stream and stops at MaxUploadBytes or MaxRows.
 func ParseCSV(r io.Reader) (orgs []Organisation, problems []Problem, err error) {
+	res, err := ReadCSV(r)
+	return res.Organisations, res.Problems, err
+}
+
+// Parsed is what ReadCSV found in a file.
+type Parsed struct {
+	Organisations []Organisation // empty whenever there is any problem
+	Problems      []Problem      // as ParseCSV lists them
+	ProblemTotal  int            // every problem found, including those left out of the list
+}
+
+// ReadCSV is ParseCSV that also counts every problem, listed or not.
+func ReadCSV(r io.Reader) (Parsed, error) {
+	orgs, problems, total, err := readCSV(r)
+	return Parsed{Organisations: orgs, Problems: problems, ProblemTotal: total}, err
+}
+
+func readCSV(r io.Reader) (orgs []Organisation, problems []Problem, total int, err error) {
 	br := bufio.NewReaderSize(&limitReader{r: r, n: MaxUploadBytes + 1}, 64<<10)
 	p := parser{ids: map[string]int{}}
 	start, err := br.Peek(3)
 	switch {
 	case errors.Is(err, errTooLarge):
 		p.fatal(0, "file is larger than the 10 MB limit")
-		return nil, p.result(), nil
+		total := p.failed()
+		return nil, p.result(), total, nil
 	case err != nil && err != io.EOF:
-		return nil, nil, fmt.Errorf("read directory csv: %w", err)
+		return nil, nil, 0, fmt.Errorf("read directory csv: %w", err)
 	case bytes.HasPrefix(start, []byte("\xef\xbb\xbf")):
 		_, _ = br.Discard(3) // cannot fail: the bytes are buffered
 	case bytes.HasPrefix(start, []byte("\xff\xfe")) || bytes.HasPrefix(start, []byte("\xfe\xff")):
 		p.fatal(0, `the file is saved as UTF-16 ("Unicode text"); save it as "CSV UTF-8 (Comma delimited)" and upload it again`)
-		return nil, p.result(), nil
+		total := p.failed()
+		return nil, p.result(), total, nil
 	}
 
 	cr := csv.NewReader(br)
@@ -122,7 +142,7 @@ func ParseCSV(r io.Reader) (orgs []Organisation, problems []Problem, err error) 
 			continue
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read directory csv: %w", err)
+			return nil, nil, 0, fmt.Errorf("read directory csv: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
 		if header {
@@ -138,9 +158,10 @@ func ParseCSV(r io.Reader) (orgs []Organisation, problems []Problem, err error) 
 		p.fatal(0, "the file has no organisations")
 	}
 	if p.failed() > 0 {
-		return nil, p.result(), nil
+		total := p.failed()
+		return nil, p.result(), total, nil
 	}
-	return p.orgs, nil, nil
+	return p.orgs, nil, 0, nil
 }
 
 // quoteProblem explains a CSV syntax error in words a spreadsheet user can act on.

@@ -466,3 +466,22 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	*c.n += int64(n)
 	return n, err
 }
+
+func TestReadCSVCountsEveryProblem(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("id,name,summary,regions\n")
+	const rows = directory.MaxProblems + 500
+	for i := range rows {
+		fmt.Fprintf(&b, "org-%d,Name,Summary,Mars\n", i)
+	}
+	res, err := directory.ReadCSV(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ProblemTotal != rows {
+		t.Errorf("ReadCSV(%d bad rows).ProblemTotal = %d; want %d", rows, res.ProblemTotal, rows)
+	}
+	if len(res.Problems) != directory.MaxProblems+1 {
+		t.Errorf("ReadCSV(%d bad rows) lists %d problems; want %d and a line saying how many more", rows, len(res.Problems), directory.MaxProblems)
+	}
+}
