@@ -23,7 +23,7 @@ test-short unit:
 emulators: $(EMULATORS_STAMP)
 
 $(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
-	npm ci --prefix $(EMULATORS) --no-audit --no-fund --engine-strict=false
+	npm ci --prefix $(EMULATORS) --no-audit --no-fund
 	touch $@
 
 ## lint: cfn-lint the template, go vet, and fail listing any file gofmt would change
