@@ -471,15 +471,28 @@ func slugs(l List, mask uint32) []string {
 	return out
 }
 
+// flag parses a yes/no column; empty means no.
 func (p *parser) flag(line int, name, v string) bool {
-	switch strings.ToLower(v) {
-	case "", "no", "n", "false", "0":
+	if v == "" {
 		return false
-	case "yes", "y", "true", "1":
-		return true
 	}
-	p.add(line, name, "%s must be yes or no, not %s", name, quote(v))
-	return false
+	yes, ok := parseFlag(v)
+	if !ok {
+		p.add(line, name, "%s must be yes or no, not %s", name, quote(v))
+	}
+	return yes
+}
+
+// parseFlag reads a yes/no value as both the CSV and the search query accept it: yes/no, y/n,
+// true/false or 1/0, in any case.
+func parseFlag(s string) (yes, ok bool) {
+	switch strings.ToLower(s) {
+	case "no", "n", "false", "0":
+		return false, true
+	case "yes", "y", "true", "1":
+		return true, true
+	}
+	return false, false
 }
 
 // check validates and normalises an optional value.

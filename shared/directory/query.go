@@ -26,12 +26,24 @@ type Query struct {
 	// Filters maps a List.Param to the slugs selected: an organisation matches a parameter if
 	// it has any of its slugs, and must match every parameter.
 	Filters map[string][]string
-	// LivedExperience keeps only organisations that involve people with lived experience.
-	LivedExperience bool
+	// LivedExperience keeps only organisations that involve people with lived experience
+	// (FlagYes), only those that do not (FlagNo), or both (FlagAny).
+	LivedExperience FlagFilter
 	// Page is 1-based; PerPage is the number of organisations in a page. Search takes values
 	// below 1 as the defaults.
 	Page, PerPage int
 }
+
+// FlagFilter is a search condition on a yes/no field of organisations. The zero value sets no
+// condition.
+type FlagFilter int8
+
+// The conditions a FlagFilter can set.
+const (
+	FlagAny FlagFilter = iota // every organisation, whatever the field says
+	FlagYes                   // only organisations whose field is true
+	FlagNo                    // only organisations whose field is false
+)
 
 // Parameters of a search request other than the vocabularies' (List.Param).
 const (
@@ -43,7 +55,8 @@ const (
 
 // ParseQuery parses the query parameters of a search request: q, one parameter per vocabulary
 // (area, client_group, region, setting; repeated or comma-separated, slugs or labels),
-// lived_experience (true or false), page and per_page. An empty value counts as not given, as
+// lived_experience (any spelling the CSV accepts: true/false, yes/no, y/n, 1/0, in any case),
+// page and per_page. An empty value counts as not given, as
 // HTML forms send empty fields. Every problem is an *apperr.Error with code apperr.Invalid and
 // a message fit for the client.
 func ParseQuery(v url.Values) (Query, error) {
@@ -97,12 +110,13 @@ func ParseQuery(v url.Values) (Query, error) {
 			}
 			q.Text = vals[0]
 		case paramLivedExperience:
-			switch strings.ToLower(s) {
-			case "true":
-				q.LivedExperience = true
-			case "false":
-			default:
-				return Query{}, apperr.Errorf(apperr.Invalid, "lived_experience must be true or false")
+			yes, ok := parseFlag(s)
+			if !ok {
+				return Query{}, apperr.Errorf(apperr.Invalid, "lived_experience must be true or false (or yes/no, y/n, 1/0)")
+			}
+			q.LivedExperience = FlagNo
+			if yes {
+				q.LivedExperience = FlagYes
 			}
 		case paramPage:
 			n, err := strconv.Atoi(s)
