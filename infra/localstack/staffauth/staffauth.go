@@ -3,12 +3,12 @@
 // authorizer does.
 //
 // The key lives in a file so that `go run ./infra/local token --email x` (a separate process)
-// prints tokens the running stack accepts. It is implemented with the standard library only.
+// prints tokens the running stack accepts. Signing, parsing and the standard claim checks are
+// github.com/golang-jwt/jwt/v5's; this package adds what the authorizer checks beyond them
+// (the key ID, aud or client_id, exp without leeway) and the authorizer's rendering of claims.
 package staffauth
 
 import (
-	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -23,9 +23,12 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 const (
@@ -35,11 +38,14 @@ const (
 	maxAuthorization = 8 << 10
 	// clockSkew is the leeway Verify allows on nbf and iat (not on exp).
 	clockSkew = 5 * time.Minute
+	// maxNumericDate bounds exp, nbf and iat (seconds, about 31 million years): beyond it the
+	// conversion to time.Time is not exact and differs between platforms.
+	maxNumericDate = 1e15
 	// staffGroup is the Cognito group every local token carries.
 	staffGroup = "staff"
 )
 
-var b64 = base64.RawURLEncoding.Strict()
+var b64 = base64.RawURLEncoding
 
 // Issuer signs and verifies local staff tokens with one RSA key.
 type Issuer struct {
@@ -188,8 +194,7 @@ func (i *Issuer) Token(email, issuer, audience string, ttl time.Duration, now ti
 		return "", fmt.Errorf("issue staff token: ttl %s is not positive", ttl)
 	}
 	sub := subject(email)
-	header := map[string]string{"alg": "RS256", "typ": "JWT", "kid": i.kid}
-	claims := map[string]any{
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
 		"sub":              sub,
 		"email":            email,
 		"email_verified":   true,
@@ -201,28 +206,20 @@ func (i *Issuer) Token(email, issuer, audience string, ttl time.Duration, now ti
 		"iat":              now.Unix(),
 		"auth_time":        now.Unix(),
 		"exp":              now.Add(ttl).Unix(),
-	}
-	h, err := json.Marshal(header)
+	})
+	tok.Header["kid"] = i.kid
+	signed, err := tok.SignedString(i.key)
 	if err != nil {
 		return "", fmt.Errorf("issue staff token: %w", err)
 	}
-	c, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("issue staff token: %w", err)
-	}
-	signingInput := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
-	digest := sha256.Sum256([]byte(signingInput))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, i.key, crypto.SHA256, digest[:])
-	if err != nil {
-		return "", fmt.Errorf("issue staff token: sign: %w", err)
-	}
-	return signingInput + "." + b64.EncodeToString(sig), nil
+	return signed, nil
 }
 
 // Verify checks an Authorization header value as an API Gateway HTTP API JWT authorizer does:
-// an optional "Bearer " prefix, three base64url parts, alg RS256 and this Issuer's kid, a valid
-// signature, iss equal to issuer, aud (string or array) or client_id containing one of
-// audiences, exp in the future, nbf and iat not in the future (with five minutes of leeway).
+// an optional "Bearer " prefix, three base64url parts, alg RS256 and this Issuer's kid, no
+// critical header extensions, a valid signature, iss equal to issuer, aud (string or array) or
+// client_id containing one of audiences, exp in the future, nbf and iat not in the future (with
+// five minutes of leeway).
 //
 // It returns the claims as API Gateway puts them in requestContext.authorizer.jwt.claims for
 // payload 2.0 (every value a string; arrays as "[a b]"; numbers without exponent) and the
@@ -235,43 +232,16 @@ func (i *Issuer) Verify(authorization, issuer string, audiences []string, now ti
 	if token == "" {
 		return nil, nil, errors.New("missing token")
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, nil, fmt.Errorf("malformed token: %d parts; want 3", len(parts))
+	// The base64 decoder skips line breaks: refuse anything outside the alphabet so that
+	// exactly one string carries each signed token.
+	if n := strings.IndexFunc(token, func(c rune) bool {
+		return !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.')
+	}); n >= 0 {
+		return nil, nil, fmt.Errorf("malformed token: invalid base64url character at offset %d", n)
 	}
-	var raw [3][]byte
-	for n, name := range [3]string{"header", "payload", "signature"} {
-		b, err := decodePart(parts[n])
-		if err != nil {
-			return nil, nil, fmt.Errorf("malformed token %s: %w", name, err)
-		}
-		raw[n] = b
-	}
-
-	var header struct {
-		Alg  string          `json:"alg"`
-		Kid  string          `json:"kid"`
-		Crit json.RawMessage `json:"crit"`
-	}
-	if err := json.Unmarshal(raw[0], &header); err != nil {
-		return nil, nil, fmt.Errorf("malformed token header: %w", err)
-	}
-	if header.Alg != "RS256" {
-		return nil, nil, fmt.Errorf("token algorithm %q is not RS256", header.Alg)
-	}
-	if header.Kid != i.kid {
-		return nil, nil, fmt.Errorf("token key ID %q is unknown", header.Kid)
-	}
-	if header.Crit != nil {
-		return nil, nil, errors.New("token header has critical extensions")
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(&i.key.PublicKey, crypto.SHA256, digest[:], raw[2]); err != nil {
-		return nil, nil, errors.New("token signature is invalid")
-	}
-
-	claims, err := decodeClaims(raw[1])
-	if err != nil {
+	claims := jwt.MapClaims{}
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}), jwt.WithStrictDecoding(), jwt.WithoutClaimsValidation())
+	if _, err := parser.ParseWithClaims(token, claims, i.verificationKey); err != nil {
 		return nil, nil, err
 	}
 	if err := checkClaims(claims, issuer, audiences, now); err != nil {
@@ -292,6 +262,22 @@ func (i *Issuer) Verify(authorization, issuer string, audiences []string, now ti
 	return out, scopes, nil
 }
 
+// verificationKey is Verify's jwt.Keyfunc: the token must name this Issuer's key and carry no
+// critical header extensions (none is understood here, so RFC 7515 says refuse).
+func (i *Issuer) verificationKey(t *jwt.Token) (any, error) {
+	kid, ok := t.Header["kid"].(string)
+	switch {
+	case !ok:
+		return nil, errors.New("token has no key ID (kid)")
+	case kid != i.kid:
+		return nil, fmt.Errorf("token key ID %q is unknown", kid)
+	}
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("token header has critical extensions")
+	}
+	return &i.key.PublicKey, nil
+}
+
 // bearerToken strips an optional, case-insensitive "Bearer " prefix and surrounding spaces.
 func bearerToken(authorization string) string {
 	s := strings.TrimSpace(authorization)
@@ -304,110 +290,43 @@ func bearerToken(authorization string) string {
 	return s
 }
 
-// decodePart decodes one unpadded base64url part, refusing anything outside the alphabet (the
-// decoder would skip line breaks) so that exactly one string decodes to each value.
-func decodePart(s string) ([]byte, error) {
-	if s == "" {
-		return nil, errors.New("empty")
+// checkClaims checks the claims of a token whose signature is valid. jwt's validator checks
+// iss, the presence and types of exp, nbf and iat, and nbf and iat with clockSkew of leeway;
+// its leeway applies to exp too, so exp is checked again here without it.
+func checkClaims(claims jwt.MapClaims, issuer string, audiences []string, now time.Time) error {
+	if issuer == "" {
+		return errors.New("token issuer cannot be checked: no issuer configured")
 	}
-	for n := 0; n < len(s); n++ {
-		c := s[n]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, fmt.Errorf("invalid base64url character at offset %d", n)
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if f, ok := claims[name].(float64); ok && math.Abs(f) > maxNumericDate {
+			return fmt.Errorf("token %s claim %g is out of range", name, f)
 		}
 	}
-	b, err := b64.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid base64url: %w", err)
-	}
-	return b, nil
-}
-
-func decodeClaims(payload []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var claims map[string]any
-	if err := dec.Decode(&claims); err != nil {
-		return nil, fmt.Errorf("malformed token payload: %w", err)
-	}
-	if claims == nil {
-		return nil, errors.New("malformed token payload: not a JSON object")
-	}
-	if dec.More() {
-		return nil, errors.New("malformed token payload: trailing data")
-	}
-	return claims, nil
-}
-
-func checkClaims(claims map[string]any, issuer string, audiences []string, now time.Time) error {
-	if iss, _ := claims["iss"].(string); iss == "" || iss != issuer {
-		return fmt.Errorf("token issuer %q is not %q", claims["iss"], issuer)
-	}
-	if !audienceMatches(claims, audiences) {
-		return errors.New("token audience (aud or client_id) matches none of the configured audiences")
-	}
-	exp, ok, err := numericDate(claims, "exp")
-	switch {
-	case err != nil:
+	v := jwt.NewValidator(jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
+		jwt.WithLeeway(clockSkew), jwt.WithTimeFunc(func() time.Time { return now }))
+	if err := v.Validate(claims); err != nil {
 		return err
-	case !ok:
-		return errors.New("token has no exp claim")
-	case !now.Before(exp):
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil {
+		return err
+	}
+	if !now.Before(exp.Time) {
 		return fmt.Errorf("token expired at %s", exp.UTC().Format(time.RFC3339))
 	}
-	for _, name := range []string{"nbf", "iat"} {
-		t, ok, err := numericDate(claims, name)
-		if err != nil {
-			return err
-		}
-		if ok && t.After(now.Add(clockSkew)) {
-			return fmt.Errorf("token %s %s is in the future", name, t.UTC().Format(time.RFC3339))
-		}
-	}
-	return nil
-}
-
-func audienceMatches(claims map[string]any, audiences []string) bool {
-	var candidates []string
-	switch aud := claims["aud"].(type) {
-	case string:
-		candidates = append(candidates, aud)
-	case []any:
-		for _, a := range aud {
-			if s, ok := a.(string); ok {
-				candidates = append(candidates, s)
-			}
-		}
+	aud, err := claims.GetAudience()
+	if err != nil {
+		return err
 	}
 	if id, ok := claims["client_id"].(string); ok {
-		candidates = append(candidates, id)
+		aud = append(aud, id)
 	}
-	for _, c := range candidates {
-		for _, want := range audiences {
-			if c != "" && c == want {
-				return true
-			}
+	for _, a := range aud {
+		if a != "" && slices.Contains(audiences, a) {
+			return nil
 		}
 	}
-	return false
-}
-
-// numericDate reads a NumericDate claim (seconds since the epoch, possibly fractional).
-func numericDate(claims map[string]any, name string) (time.Time, bool, error) {
-	v, ok := claims[name]
-	if !ok {
-		return time.Time{}, false, nil
-	}
-	n, isNumber := v.(json.Number)
-	if !isNumber {
-		return time.Time{}, false, fmt.Errorf("token %s claim is not a number", name)
-	}
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
-		return time.Time{}, false, fmt.Errorf("token %s claim %s is out of range", name, n)
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true, nil
+	return errors.New("token audience (aud or client_id) matches none of the configured audiences")
 }
 
 // render formats a claim value as API Gateway does in payload 2.0 authorizer claims.
@@ -417,15 +336,8 @@ func render(v any) string {
 		return v
 	case bool:
 		return strconv.FormatBool(v)
-	case json.Number:
-		if _, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return string(v)
-		}
-		f, err := v.Float64()
-		if err != nil {
-			return string(v)
-		}
-		return strconv.FormatFloat(f, 'f', -1, 64)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	case []any:
 		items := make([]string, len(v))
 		for n, item := range v {

@@ -1,11 +1,6 @@
 package staffauth
 
 import (
-	"crypto"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"os"
@@ -14,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 const (
@@ -35,12 +32,19 @@ func mustIssuer(tb testing.TB, name string) *Issuer {
 	return NewIssuer(key)
 }
 
-// sign returns a JWT with the given header and claims signed by iss's key with RS256.
+// sign returns a JWT with the given header and claims (any JSON, so that tests can sign
+// malformed payloads) signed by iss's key with RS256.
 func sign(tb testing.TB, iss *Issuer, header, claims any) string {
 	tb.Helper()
+	return signWith(tb, jwt.SigningMethodRS256, iss.key, header, claims)
+}
+
+// signWith returns a JWT with the given header and claims signed by method with key, whatever
+// alg the header names.
+func signWith(tb testing.TB, method jwt.SigningMethod, key any, header, claims any) string {
+	tb.Helper()
 	input := encodeJSON(tb, header) + "." + encodeJSON(tb, claims)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, iss.key, crypto.SHA256, digest[:])
+	sig, err := method.Sign(input, key)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -80,6 +84,23 @@ func with(claims map[string]any, changes map[string]any) map[string]any {
 	return claims
 }
 
+// mustDecode decodes one base64url part of a token.
+func mustDecode(tb testing.TB, part string) []byte {
+	tb.Helper()
+	b, err := b64.DecodeString(part)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// nextBase64 returns the base64url character after c, which keeps the bits a final character
+// contributes but changes the padding bits a strict decoder refuses.
+func nextBase64(c byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	return string(alphabet[(strings.IndexByte(alphabet, c)+1)%64])
+}
+
 func TestVerify(t *testing.T) {
 	iss := mustIssuer(t, "test-key.pem")
 	other := mustIssuer(t, "other-key.pem")
@@ -95,10 +116,10 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hsInput := encodeJSON(t, map[string]string{"alg": "HS256", "typ": "JWT", "kid": iss.KeyID()}) + "." + parts[1]
-	mac := hmac.New(sha256.New, pubDER)
-	mac.Write([]byte(hsInput))
-	hs256 := hsInput + "." + b64.EncodeToString(mac.Sum(nil))
+	hs256 := signWith(t, jwt.SigningMethodHS256, pubDER, map[string]string{"alg": "HS256", "typ": "JWT", "kid": iss.KeyID()}, goodClaims())
+	// The same key with another RSA algorithm: valid signatures, but the authorizer pins RS256.
+	rs512 := signWith(t, jwt.SigningMethodRS512, iss.key, map[string]string{"alg": "RS512", "kid": iss.KeyID()}, goodClaims())
+	ps256 := signWith(t, jwt.SigningMethodPS256, iss.key, map[string]string{"alg": "PS256", "kid": iss.KeyID()}, goodClaims())
 
 	tamperedClaims := with(goodClaims(), map[string]any{"email": "mallory@example.org"})
 	tampered := parts[0] + "." + encodeJSON(t, tamperedClaims) + "." + parts[2]
@@ -107,6 +128,7 @@ func TestVerify(t *testing.T) {
 		name          string
 		authorization string
 		audiences     []string
+		issuer        string // testIssuerURL unless set; "-" means none
 		wantErr       string // substring; empty means accepted
 		wantScopes    []string
 	}{
@@ -117,24 +139,34 @@ func TestVerify(t *testing.T) {
 		{name: "missing", authorization: "", wantErr: "missing token"},
 		{name: "Bearer only", authorization: "Bearer ", wantErr: "missing token"},
 		{name: "not Bearer", authorization: "Basic YWRhOnNlY3JldA==", wantErr: "malformed token"},
-		{name: "two parts", authorization: parts[0] + "." + parts[1], wantErr: "2 parts"},
-		{name: "four parts", authorization: good + ".x", wantErr: "4 parts"},
-		{name: "empty signature", authorization: parts[0] + "." + parts[1] + ".", wantErr: "signature: empty"},
-		{name: "bad base64 header", authorization: "!!." + parts[1] + "." + parts[2], wantErr: "header: invalid base64url"},
-		{name: "padded base64", authorization: parts[0] + "=." + parts[1] + "." + parts[2], wantErr: "header: invalid base64url"},
-		{name: "line break in payload", authorization: parts[0] + "." + parts[1][:10] + "\n" + parts[1][10:] + "." + parts[2], wantErr: "payload: invalid base64url"},
-		{name: "header not JSON", authorization: b64.EncodeToString([]byte("nope")) + "." + parts[1] + "." + parts[2], wantErr: "malformed token header"},
+		{name: "two parts", authorization: parts[0] + "." + parts[1], wantErr: "invalid number of segments"},
+		{name: "four parts", authorization: good + ".x", wantErr: "invalid number of segments"},
+		{name: "empty signature", authorization: parts[0] + "." + parts[1] + ".", wantErr: "signature is invalid"},
+		{name: "bad base64 header", authorization: "!!." + parts[1] + "." + parts[2], wantErr: "invalid base64url character at offset 0"},
+		{name: "padded base64", authorization: parts[0] + "=." + parts[1] + "." + parts[2], wantErr: "invalid base64url character"},
+		{name: "non-zero padding bits", authorization: parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-1] + nextBase64(parts[2][len(parts[2])-1]), wantErr: "could not base64 decode signature"},
+		{name: "line break in payload", authorization: parts[0] + "." + parts[1][:10] + "\n" + parts[1][10:] + "." + parts[2], wantErr: "invalid base64url character"},
+		{name: "line break in signature", authorization: parts[0] + "." + parts[1] + "." + parts[2][:10] + "\r\n" + parts[2][10:], wantErr: "invalid base64url character"},
+		{name: "header not JSON", authorization: b64.EncodeToString([]byte("nope")) + "." + parts[1] + "." + parts[2], wantErr: "could not JSON decode header"},
 		{
 			name:          "alg none",
 			authorization: encodeJSON(t, map[string]string{"alg": "none", "kid": iss.KeyID()}) + "." + parts[1] + "." + parts[2],
-			wantErr:       `algorithm "none"`,
+			wantErr:       "signing method none is invalid",
 		},
-		{name: "HS256 keyed with the public key", authorization: hs256, wantErr: `algorithm "HS256"`},
+		{name: "HS256 keyed with the public key", authorization: hs256, wantErr: "signing method HS256 is invalid"},
+		{name: "RS512 with our key", authorization: rs512, wantErr: "signing method RS512 is invalid"},
+		{name: "PS256 with our key", authorization: ps256, wantErr: "signing method PS256 is invalid"},
+		{
+			name:          "unknown alg",
+			authorization: sign(t, iss, map[string]string{"alg": "XX999", "kid": iss.KeyID()}, goodClaims()),
+			wantErr:       "signing method (alg) is unavailable",
+		},
 		{
 			name:          "wrong kid",
 			authorization: sign(t, iss, map[string]string{"alg": "RS256", "kid": "someone-else"}, goodClaims()),
-			wantErr:       "key ID",
+			wantErr:       `key ID "someone-else" is unknown`,
 		},
+		{name: "no kid", authorization: sign(t, iss, map[string]string{"alg": "RS256"}, goodClaims()), wantErr: "no key ID"},
 		{name: "other key with its own kid", authorization: sign(t, other, map[string]string{"alg": "RS256", "kid": other.KeyID()}, goodClaims()), wantErr: "key ID"},
 		{name: "other key claiming our kid", authorization: sign(t, other, header, goodClaims()), wantErr: "signature is invalid"},
 		{name: "tampered payload", authorization: tampered, wantErr: "signature is invalid"},
@@ -143,9 +175,17 @@ func TestVerify(t *testing.T) {
 			authorization: sign(t, iss, map[string]any{"alg": "RS256", "kid": iss.KeyID(), "crit": []string{"exp"}}, goodClaims()),
 			wantErr:       "critical",
 		},
-		{name: "payload not an object", authorization: sign(t, iss, header, []string{"a"}), wantErr: "malformed token payload"},
-		{name: "wrong issuer", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iss": "https://evil.example"})), wantErr: "issuer"},
-		{name: "missing issuer", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iss": nil})), wantErr: "issuer"},
+		{name: "payload not an object", authorization: sign(t, iss, header, []string{"a"}), wantErr: "could not JSON decode claim"},
+		{name: "payload null", authorization: sign(t, iss, header, nil), wantErr: "iss claim is required"},
+		{
+			name:          "payload with trailing data",
+			authorization: parts[0] + "." + b64.EncodeToString(append(mustDecode(t, parts[1]), " {}"...)) + "." + parts[2],
+			wantErr:       "could not JSON decode claim",
+		},
+		{name: "wrong issuer", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iss": "https://evil.example"})), wantErr: "invalid issuer"},
+		{name: "missing issuer", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iss": nil})), wantErr: "iss claim is required"},
+		{name: "issuer not a string", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iss": 7})), wantErr: "iss is invalid"},
+		{name: "no issuer configured", authorization: good, issuer: "-", wantErr: "no issuer configured"},
 		{name: "wrong audience", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"aud": "other-client"})), wantErr: "audience"},
 		{name: "no audiences configured", authorization: good, audiences: []string{}, wantErr: "audience"},
 		{name: "audience array", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"aud": []string{"x", testAudience}}))},
@@ -157,12 +197,16 @@ func TestVerify(t *testing.T) {
 		{name: "client_id mismatch", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"aud": nil, "client_id": "x"})), wantErr: "audience"},
 		{name: "expired", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": testNow.Add(-time.Second).Unix()})), wantErr: "expired"},
 		{name: "expires now", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": testNow.Unix()})), wantErr: "expired"},
-		{name: "no exp", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": nil})), wantErr: "no exp"},
-		{name: "exp not a number", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": "tomorrow"})), wantErr: "not a number"},
+		{name: "expired beyond the leeway", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": testNow.Add(-time.Hour).Unix()})), wantErr: "expired"},
+		{name: "no exp", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": nil})), wantErr: "exp claim is required"},
+		{name: "exp not a number", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": "tomorrow"})), wantErr: "exp is invalid"},
 		{name: "exp huge", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"exp": 1e300})), wantErr: "out of range"},
-		{name: "nbf future", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"nbf": testNow.Add(6 * time.Minute).Unix()})), wantErr: "nbf"},
+		{name: "nbf future", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"nbf": testNow.Add(6 * time.Minute).Unix()})), wantErr: "not valid yet"},
+		{name: "nbf huge", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"nbf": 1e300})), wantErr: "out of range"},
 		{name: "nbf within skew", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"nbf": testNow.Add(4 * time.Minute).Unix()}))},
-		{name: "iat future", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iat": testNow.Add(6 * time.Minute).Unix()})), wantErr: "iat"},
+		{name: "iat future", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iat": testNow.Add(6 * time.Minute).Unix()})), wantErr: "used before issued"},
+		{name: "iat within skew", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"iat": testNow.Add(4 * time.Minute).Unix()}))},
+		{name: "audience array with a number", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"aud": []any{testAudience, 1}})), wantErr: "aud is invalid"},
 		{name: "scope not a string", authorization: sign(t, iss, header, with(goodClaims(), map[string]any{"scope": 3})), wantErr: "scope"},
 		{name: "too long", authorization: "Bearer " + strings.Repeat("a", 8<<10), wantErr: "longer than"},
 	}
@@ -172,7 +216,14 @@ func TestVerify(t *testing.T) {
 			if audiences == nil {
 				audiences = []string{testAudience}
 			}
-			claims, scopes, err := iss.Verify(tt.authorization, testIssuerURL, audiences, testNow)
+			issuer := tt.issuer
+			switch issuer {
+			case "":
+				issuer = testIssuerURL
+			case "-":
+				issuer = ""
+			}
+			claims, scopes, err := iss.Verify(tt.authorization, issuer, audiences, testNow)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Verify() error = %v; want one containing %q", err, tt.wantErr)
@@ -278,10 +329,10 @@ func TestRender(t *testing.T) {
 	}{
 		{name: "string", in: "a b", want: "a b"},
 		{name: "bool", in: false, want: "false"},
-		{name: "integer", in: json.Number("1773500966"), want: "1773500966"},
-		{name: "exponent", in: json.Number("1.7e9"), want: "1700000000"},
-		{name: "fraction", in: json.Number("1.5"), want: "1.5"},
-		{name: "array", in: []any{"a", json.Number("1"), true}, want: "[a 1 true]"},
+		{name: "integer", in: 1773500966.0, want: "1773500966"},
+		{name: "exponent", in: 1.7e9, want: "1700000000"},
+		{name: "fraction", in: 1.5, want: "1.5"},
+		{name: "array", in: []any{"a", 1.0, true}, want: "[a 1 true]"},
 		{name: "empty array", in: []any{}, want: "[]"},
 		{name: "object", in: map[string]any{"k": "v"}, want: `{"k":"v"}`},
 		{name: "null", in: nil, want: "null"},
