@@ -1,11 +1,47 @@
 // Package samtemplate reads an AWS SAM template (template.yaml) the way the
 // local stack needs it: functions with Globals applied, HTTP API routes and
-// authorizers, S3 triggers, DynamoDB tables and buckets, and an evaluator for
-// the intrinsic functions (!Ref, !Sub, !GetAtt, ...) against local names.
+// authorizers, S3 events and the events fired by hand, DynamoDB tables and
+// buckets, and Ref, Fn::Sub and Fn::GetAtt evaluated against local names.
 //
-// It is deliberately not a full SAM transform: it understands the resource
-// types and properties this project's template uses, and fails with a
-// line-numbered error on what it cannot evaluate locally.
+// It is not a SAM transform or a CloudFormation engine: it evaluates only what
+// is listed below. Parse refuses every other section, intrinsic function and
+// event type, and the other constructs named as refused below, with a file:line
+// error naming it, so that the template cannot use something the local stack
+// would silently get wrong. Properties the types below do not list configure AWS
+// only (policies, log groups, lifecycle rules, ...) and are not read.
+//
+// Sections: AWSTemplateFormatVersion, Description, Metadata, Transform
+// (AWS::Serverless-2016-10-31 only), Parameters (Type and Default; a
+// CommaDelimitedList or List<...> parameter is a list), Globals (Function and
+// HttpApi), Resources and Outputs. Conditions, Mappings and Rules are refused,
+// and so is a resource's Condition attribute.
+//
+// Intrinsic functions, in short (!Sub) or long ({"Fn::Sub": ...}) form,
+// anywhere in the template:
+//
+//   - Ref to a parameter, a resource or a pseudo parameter (AWS::Region,
+//     AWS::AccountId, AWS::Partition, AWS::StackName, AWS::StackId,
+//     AWS::URLSuffix);
+//   - Fn::Sub with a string or [string, {Name: value}], and ${Name},
+//     ${Resource.Attribute} and ${!Literal} in the string;
+//   - Fn::GetAtt as Resource.Attribute or [Resource, Attribute].
+//
+// Every other intrinsic (Fn::If, Fn::Join, Fn::Select, Fn::Split,
+// Fn::FindInMap, Fn::Base64, Fn::GetAZs, Fn::ImportValue, Condition, ...) is
+// refused, and so is Ref AWS::NoValue. Resolve evaluates Fn::GetAtt for the ARNs
+// and names of buckets, tables, functions, user pools, queues and topics, and
+// for any Resource.Attribute its physical names give.
+//
+// Resources the local stack runs are read with the properties their types
+// below document: AWS::Serverless::Function (Function; PackageType Image and
+// InlineCode are refused), AWS::Serverless::HttpApi (API, Authorizer; JWT
+// authorizers only), AWS::DynamoDB::Table and AWS::Serverless::SimpleTable
+// (Table) and AWS::S3::Bucket (Bucket). A resource of any other type (a log
+// group, an alarm, a topic, a user pool, ...) is only a name for Ref and GetAtt:
+// its properties are checked as above but not otherwise read.
+//
+// Function events: HttpApi (Route), S3 (S3Event) and, fired by hand, Schedule,
+// ScheduleV2, SNS and SQS (Trigger). Any other event type is refused.
 package samtemplate
 
 import (
@@ -45,14 +81,12 @@ type Template struct {
 	Buckets     []Bucket              // sorted by LogicalID
 	Routes      []Route               // every HttpApi event of every function, in function then event order
 	S3Events    []S3Event             // every S3 event of every function
-	Triggers    []Trigger             // every other event (Schedule, SNS, EventBridgeRule, ...)
+	Triggers    []Trigger             // every Schedule, ScheduleV2, SNS and SQS event, in function then event order
 	APIs        []API                 // every AWS::Serverless::HttpApi, sorted by LogicalID
 	Authorizers map[string]Authorizer // JWT authorizers of the HTTP APIs, by name
 
 	resources      map[string]resource
 	parameterTypes map[string]string
-	conditions     map[string]*yaml.Node
-	mappings       map[string]*yaml.Node
 }
 
 type resource struct {
@@ -114,8 +148,8 @@ func (r Route) RouteKey() string {
 	return r.Method + " " + r.Path
 }
 
-// S3Event is one S3 event of a function: objects created in a bucket, filtered
-// by key prefix and suffix.
+// S3Event is one S3 event of a function: objects created or removed in a bucket
+// (as Events says), filtered by key prefix and suffix.
 type S3Event struct {
 	FunctionID      string
 	EventID         string
@@ -124,14 +158,19 @@ type S3Event struct {
 	Prefix, Suffix  string
 }
 
-// Trigger is an event of a function the local stack does not drive itself
-// (Schedule, ScheduleV2, SNS, SQS, EventBridgeRule, ...); it is fired by hand.
+// Trigger is an event of a function that the local stack does not raise
+// itself (Type Schedule, ScheduleV2, SNS or SQS); it is fired by hand.
 type Trigger struct {
 	FunctionID string
 	EventID    string
 	Type       string
-	// Schedule is the Schedule property of Schedule and ScheduleV2 events.
+	// Schedule is the schedule expression ("rate(7 days)", "cron(...)"): the
+	// Schedule property of a Schedule event, ScheduleExpression of a ScheduleV2.
 	Schedule Value
+	// Topic is an SNS event's Topic (a topic ARN, usually !Ref of an AWS::SNS::Topic).
+	Topic Value
+	// Queue is an SQS event's Queue (a queue ARN, usually !GetAtt of an AWS::SQS::Queue).
+	Queue Value
 }
 
 // API is an AWS::Serverless::HttpApi (Globals.HttpApi applied).
@@ -196,8 +235,6 @@ func Parse(path string, data []byte) (*Template, error) {
 		Authorizers:    map[string]Authorizer{},
 		resources:      map[string]resource{},
 		parameterTypes: map[string]string{},
-		conditions:     map[string]*yaml.Node{},
-		mappings:       map[string]*yaml.Node{},
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -217,8 +254,8 @@ func Parse(path string, data []byte) (*Template, error) {
 		return nil, err
 	}
 	var errs []error
-	for _, section := range []string{"Globals", "Resources", "Outputs", "Conditions"} {
-		t.check(mapGet(root, section), section == "Conditions", &errs)
+	for _, section := range []string{"Globals", "Resources", "Outputs"} {
+		t.check(mapGet(root, section), &errs)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -257,7 +294,36 @@ func (t *Template) errorf(n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: "+format, append([]any{t.Path, n.Line}, args...)...)
 }
 
+// sections are the top-level sections Parse reads or ignores harmlessly.
+var sections = []string{"AWSTemplateFormatVersion", "Description", "Metadata", "Transform", "Parameters", "Globals", "Resources", "Outputs"}
+
+// serverlessTransform is the only Transform the template may declare.
+const serverlessTransform = "AWS::Serverless-2016-10-31"
+
 func (t *Template) parseSections(root *yaml.Node) error {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; !slices.Contains(sections, k.Value) {
+			return t.errorf(k, "section %s is not supported by the local stack", k.Value)
+		}
+	}
+	if tr := mapGet(root, "Transform"); tr != nil {
+		transforms := []*yaml.Node{tr}
+		if tr.Kind == yaml.SequenceNode {
+			transforms = tr.Content
+		}
+		for _, n := range transforms {
+			if !isLiteral(n) || n.Value != serverlessTransform {
+				return t.errorf(n, "Transform %s is not supported by the local stack (only %s is)", Value{node: n}, serverlessTransform)
+			}
+		}
+	}
+	if globals := mapGet(root, "Globals"); globals != nil {
+		for i := 0; i+1 < len(globals.Content); i += 2 {
+			if k := globals.Content[i]; k.Value != "Function" && k.Value != "HttpApi" {
+				return t.errorf(k, "Globals.%s is not supported by the local stack (only Function and HttpApi are)", k.Value)
+			}
+		}
+	}
 	params := mapGet(root, "Parameters")
 	if params != nil && params.Kind != yaml.MappingNode {
 		return t.errorf(params, "Parameters must be a mapping")
@@ -275,21 +341,6 @@ func (t *Template) parseSections(root *yaml.Node) error {
 			}
 		}
 	}
-	for _, sec := range []struct {
-		name string
-		into map[string]*yaml.Node
-	}{{"Conditions", t.conditions}, {"Mappings", t.mappings}} {
-		n := mapGet(root, sec.name)
-		if n == nil {
-			continue
-		}
-		if n.Kind != yaml.MappingNode {
-			return t.errorf(n, "%s must be a mapping", sec.name)
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			sec.into[n.Content[i].Value] = n.Content[i+1]
-		}
-	}
 	resources := mapGet(root, "Resources")
 	if resources == nil {
 		return fmt.Errorf("%s: no Resources section", t.Path)
@@ -302,6 +353,9 @@ func (t *Template) parseSections(root *yaml.Node) error {
 		typ := mapGet(n, "Type")
 		if n.Kind != yaml.MappingNode || typ == nil || typ.Value == "" {
 			return t.errorf(resources.Content[i], "resource %s has no Type", id)
+		}
+		if c := mapGet(n, "Condition"); c != nil {
+			return t.errorf(c, "resource %s: Condition is not supported by the local stack", id)
 		}
 		props := mapGet(n, "Properties")
 		if props == nil {
@@ -322,8 +376,8 @@ func mergeGlobals(global, local *yaml.Node) *yaml.Node {
 	if local == nil {
 		return global
 	}
-	_, _, gi := intrinsic(global, false)
-	_, _, li := intrinsic(local, false)
+	_, _, gi := intrinsic(global)
+	_, _, li := intrinsic(local)
 	if gi || li || global.Kind != local.Kind {
 		return local
 	}
@@ -474,21 +528,35 @@ func (t *Template) addEvent(fnID, eventID string, ev *yaml.Node) error {
 		return t.errorf(ev, "%s event %s has no Type", fnID, eventID)
 	}
 	p := mapGet(ev, "Properties")
+	tr := Trigger{FunctionID: fnID, EventID: eventID, Type: typ.Value}
+	var required string // the property that names the trigger's source
 	switch typ.Value {
 	case "HttpApi":
 		return t.addRoute(fnID, eventID, ev, p)
 	case "S3":
 		return t.addS3Event(fnID, eventID, ev, p)
+	case "Schedule":
+		required, tr.Schedule = "Schedule", t.value(mapGet(p, "Schedule"))
+	case "ScheduleV2":
+		required, tr.Schedule = "ScheduleExpression", t.value(mapGet(p, "ScheduleExpression"))
+	case "SNS":
+		required, tr.Topic = "Topic", t.value(mapGet(p, "Topic"))
+	case "SQS":
+		required, tr.Queue = "Queue", t.value(mapGet(p, "Queue"))
 	default:
-		t.Triggers = append(t.Triggers, Trigger{FunctionID: fnID, EventID: eventID, Type: typ.Value, Schedule: t.value(mapGet(p, "Schedule"))})
+		return t.errorf(typ, "%s event %s: event type %s is not supported by the local stack (HttpApi, S3, Schedule, ScheduleV2, SNS and SQS are)", fnID, eventID, typ.Value)
 	}
+	if mapGet(p, required) == nil {
+		return t.errorf(ev, "%s event %s: a %s event needs %s", fnID, eventID, typ.Value, required)
+	}
+	t.Triggers = append(t.Triggers, tr)
 	return nil
 }
 
 func (t *Template) addRoute(fnID, eventID string, ev, p *yaml.Node) error {
 	r := Route{FunctionID: fnID, EventID: eventID, APIID: "ServerlessHttpApi", PayloadFormatVersion: "2.0", Timeout: 30 * time.Second}
 	if api := mapGet(p, "ApiId"); api != nil {
-		name, arg, ok := intrinsic(api, false)
+		name, arg, ok := intrinsic(api)
 		if !ok || name != "Ref" || arg.Kind != yaml.ScalarNode || t.resources[arg.Value].Type != "AWS::Serverless::HttpApi" {
 			return t.errorf(api, "%s event %s: ApiId must be a !Ref to an AWS::Serverless::HttpApi in this template", fnID, eventID)
 		}
@@ -538,7 +606,7 @@ func (t *Template) addS3Event(fnID, eventID string, ev, p *yaml.Node) error {
 	bucket := mapGet(p, "Bucket")
 	name, arg, ok := "", (*yaml.Node)(nil), false
 	if bucket != nil {
-		name, arg, ok = intrinsic(bucket, false)
+		name, arg, ok = intrinsic(bucket)
 	}
 	if !ok || name != "Ref" || arg.Kind != yaml.ScalarNode || t.resources[arg.Value].Type != "AWS::S3::Bucket" {
 		return t.errorf(ev, "%s event %s: Bucket must be a !Ref to an AWS::S3::Bucket in this template", fnID, eventID)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/truora/minidyn/server"
+	"gopkg.in/yaml.v3"
 )
 
-const repoTemplate = "../../template.yaml"
+const (
+	repoTemplate = "../../template.yaml"
+	testTemplate = "testdata/template.yaml"
+)
 
 func mustLoad(tb testing.TB, path string) *Template {
 	tb.Helper()
@@ -45,21 +50,128 @@ func localNames(tb testing.TB, t *Template) map[string]string {
 	return names
 }
 
-func TestLoadRepoTemplateFunctions(t *testing.T) {
+// TestLoadRepoTemplate reads the project's template.yaml for what holds however it grows: it
+// loads, every function gets the Globals and resolves its Environment, and the directory's
+// routes, the staff authorizer, the uploads bucket and the table are as the local stack needs
+// them. testdata/template.yaml is read exactly by the tests below.
+func TestLoadRepoTemplate(t *testing.T) {
 	tp := mustLoad(t, repoTemplate)
 	names := localNames(t, tp)
+	if len(tp.Functions) == 0 {
+		t.Fatal("Functions is empty")
+	}
+	for _, fn := range tp.Functions {
+		if fn.Handler != "bootstrap" || fn.Runtime != "provided.al2023" || !reflect.DeepEqual(fn.Architectures, []string{"arm64"}) || fn.LogFormat != "JSON" {
+			t.Errorf("%s: globals not applied: handler %q runtime %q arch %v log format %q", fn.LogicalID, fn.Handler, fn.Runtime, fn.Architectures, fn.LogFormat)
+		}
+		env, err := tp.ResolveEnv(fn, names)
+		if err != nil {
+			t.Errorf("ResolveEnv(%s): %v", fn.LogicalID, err)
+		} else if env["TABLE_NAME"] != "sectorhub-local-Table" {
+			t.Errorf("ResolveEnv(%s)[TABLE_NAME] = %q; want sectorhub-local-Table", fn.LogicalID, env["TABLE_NAME"])
+		}
+	}
+	routes := map[string]Route{}
+	for _, r := range tp.Routes {
+		routes[r.RouteKey()] = r
+	}
+	for key, want := range map[string]struct{ fn, authorizer string }{
+		"GET /directory/organisations":      {"DirectoryFunction", ""},
+		"GET /directory/organisations/{id}": {"DirectoryFunction", ""},
+		"GET /staff/imports":                {"StaffFunction", "StaffAuthorizer"},
+	} {
+		r, ok := routes[key]
+		if !ok || r.FunctionID != want.fn || r.Authorizer != want.authorizer || r.APIID != "Api" || r.PayloadFormatVersion != "2.0" {
+			t.Errorf("route %q = %+v (found %t); want %s, authorizer %q, API Api, payload 2.0", key, r, ok, want.fn, want.authorizer)
+		}
+	}
+	checkStaffAuthorizer(t, tp, names)
+	if len(tp.APIs) != 1 || tp.APIs[0].Cors == nil {
+		t.Fatalf("APIs = %+v; want one with CORS", tp.APIs)
+	}
+	if origins, err := tp.ResolveList(tp.APIs[0].Cors.AllowOrigins, names); err != nil || !reflect.DeepEqual(origins, []string{"*"}) {
+		t.Errorf("AllowOrigins = %v, %v; want [*]", origins, err)
+	}
+	directoryUploads := 0
+	for _, e := range tp.S3Events {
+		if e.BucketLogicalID != "UploadsBucket" || e.Prefix == "" || len(e.Events) == 0 {
+			t.Errorf("S3 event %+v; want one on UploadsBucket with a prefix", e)
+		}
+		if e.Prefix == "directory/" && slices.Contains(e.Events, "s3:ObjectCreated:*") {
+			directoryUploads++
+		}
+	}
+	if directoryUploads != 1 {
+		t.Errorf("S3Events = %+v; want one ObjectCreated event for directory/", tp.S3Events)
+	}
+	if b, ok := findBucket(tp, "UploadsBucket"); !ok || !b.Versioned || names["UploadsBucket"] != "sectorhub-prod-uploads-000000000000-eu-west-2" {
+		t.Errorf("UploadsBucket = %+v named %q; want versioned, sectorhub-prod-uploads-000000000000-eu-west-2", b, names["UploadsBucket"])
+	}
+	if len(tp.Tables) != 1 {
+		t.Fatalf("Tables = %+v; want 1", tp.Tables)
+	}
+	tb := tp.Tables[0]
+	d := tb.Definition
+	if tb.LogicalID != "Table" || tb.TTLAttribute != "expires_at" || d.BillingMode != types.BillingModePayPerRequest || d.TableName != nil {
+		t.Errorf("table = %s ttl %q billing %s name %v", tb.LogicalID, tb.TTLAttribute, d.BillingMode, d.TableName)
+	}
+	if len(d.KeySchema) != 2 || aws.ToString(d.KeySchema[0].AttributeName) != "pk" || d.KeySchema[1].KeyType != types.KeyTypeRange {
+		t.Errorf("table key schema %+v; want pk HASH, sk RANGE", d.KeySchema)
+	}
+	if len(d.GlobalSecondaryIndexes) != 1 || aws.ToString(d.GlobalSecondaryIndexes[0].IndexName) != "gsi1" {
+		t.Errorf("GSIs = %+v; want gsi1", d.GlobalSecondaryIndexes)
+	}
+}
+
+// checkStaffAuthorizer checks that StaffAuthorizer's issuer and audience resolve to the local
+// user pool's.
+func checkStaffAuthorizer(tb testing.TB, tp *Template, names map[string]string) {
+	tb.Helper()
+	a, ok := tp.Authorizers["StaffAuthorizer"]
+	if !ok {
+		tb.Fatalf("Authorizers = %v; want StaffAuthorizer", tp.Authorizers)
+	}
+	if iss, err := tp.Resolve(a.Issuer, names); err != nil || iss != "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_sectorhublocal" {
+		tb.Errorf("StaffAuthorizer issuer = %q, %v", iss, err)
+	}
+	if len(a.Audience) != 1 {
+		tb.Fatalf("StaffAuthorizer audience = %v; want one", a.Audience)
+	}
+	if aud, err := tp.Resolve(a.Audience[0], names); err != nil || aud != "sectorhublocalclient" {
+		tb.Errorf("StaffAuthorizer audience = %q, %v", aud, err)
+	}
+}
+
+func findBucket(tp *Template, logicalID string) (Bucket, bool) {
+	for _, b := range tp.Buckets {
+		if b.LogicalID == logicalID {
+			return b, true
+		}
+	}
+	return Bucket{}, false
+}
+
+func TestLoadFunctions(t *testing.T) {
+	tp := mustLoad(t, testTemplate)
+	names := localNames(t, tp)
 	want := []struct {
-		id, codeURI string
-		timeout     time.Duration
-		memory      int
-		env         map[string]string
+		id, codeURI       string
+		timeout           time.Duration
+		memory            int
+		reserved, retries int
+		env               map[string]string
 	}{
-		{"DirectoryFunction", "functions/directory", 10 * time.Second, 256, map[string]string{"TABLE_NAME": "sectorhub-local-Table"}},
-		{"IngestFunction", "functions/ingest", 300 * time.Second, 1024, map[string]string{
+		{"BulletinFunction", "functions/bulletin", 10 * time.Second, 256, 0, 2, map[string]string{"TABLE_NAME": "sectorhub-local-Table"}},
+		{"DirectoryFunction", "functions/directory", 10 * time.Second, 256, 0, 2, map[string]string{"TABLE_NAME": "sectorhub-local-Table"}},
+		{"DirectoryIngestFunction", "functions/directoryingest", 300 * time.Second, 1024, 1, 0, map[string]string{
 			"TABLE_NAME":     "sectorhub-local-Table",
 			"UPLOADS_BUCKET": "sectorhub-prod-uploads-000000000000-eu-west-2",
+			"UPLOADS_ARN":    "arn:aws:s3:::sectorhub-prod-uploads-000000000000-eu-west-2",
+			"REPORTS":        "sectorhub-prod-uploads-000000000000-eu-west-2/reports/directory/",
+			"TEMPLATE_TEXT":  "${Literal} in aws",
+			"LONG_REF":       "prod",
 		}},
-		{"StaffFunction", "functions/staff", 10 * time.Second, 256, map[string]string{"TABLE_NAME": "sectorhub-local-Table"}},
+		{"StaffFunction", "functions/staff", 10 * time.Second, 256, 0, 2, map[string]string{"TABLE_NAME": "sectorhub-local-Table"}},
 	}
 	if len(tp.Functions) != len(want) {
 		t.Fatalf("Functions = %d; want %d", len(tp.Functions), len(want))
@@ -69,8 +181,12 @@ func TestLoadRepoTemplateFunctions(t *testing.T) {
 		if fn.LogicalID != w.id || fn.CodeUri != w.codeURI || fn.Timeout != w.timeout || fn.MemoryMB != w.memory {
 			t.Errorf("Functions[%d] = %s %s %v %d MB; want %s %s %v %d MB", i, fn.LogicalID, fn.CodeUri, fn.Timeout, fn.MemoryMB, w.id, w.codeURI, w.timeout, w.memory)
 		}
-		if fn.Handler != "bootstrap" || fn.Runtime != "provided.al2023" || !reflect.DeepEqual(fn.Architectures, []string{"arm64"}) || fn.LogFormat != "JSON" {
-			t.Errorf("%s: globals not applied: handler %q runtime %q arch %v log format %q", fn.LogicalID, fn.Handler, fn.Runtime, fn.Architectures, fn.LogFormat)
+		if fn.ReservedConcurrency != w.reserved || fn.MaxRetryAttempts != w.retries {
+			t.Errorf("%s: ReservedConcurrency %d, MaxRetryAttempts %d; want %d, %d", fn.LogicalID, fn.ReservedConcurrency, fn.MaxRetryAttempts, w.reserved, w.retries)
+		}
+		if fn.Handler != "bootstrap" || fn.Runtime != "provided.al2023" || !reflect.DeepEqual(fn.Architectures, []string{"arm64"}) ||
+			fn.LogFormat != "JSON" || fn.ApplicationLogLevel != "INFO" || fn.SystemLogLevel != "WARN" {
+			t.Errorf("%s: globals not applied: handler %q runtime %q arch %v logs %q %q %q", fn.LogicalID, fn.Handler, fn.Runtime, fn.Architectures, fn.LogFormat, fn.ApplicationLogLevel, fn.SystemLogLevel)
 		}
 		env, err := tp.ResolveEnv(fn, names)
 		if err != nil {
@@ -82,83 +198,115 @@ func TestLoadRepoTemplateFunctions(t *testing.T) {
 	}
 }
 
-func TestLoadRepoTemplateRoutes(t *testing.T) {
-	tp := mustLoad(t, repoTemplate)
-	want := []struct{ fn, key, authorizer string }{
-		{"DirectoryFunction", "GET /directory/organisations", ""},
-		{"DirectoryFunction", "GET /directory/organisations/{id}", ""},
-		{"StaffFunction", "GET /staff/imports", "StaffAuthorizer"},
+func TestLoadRoutesAndAPI(t *testing.T) {
+	tp := mustLoad(t, testTemplate)
+	want := []struct {
+		fn, key, authorizer string
+		scopes              []string
+	}{
+		{"DirectoryFunction", "GET /directory/organisations", "", nil},
+		{"DirectoryFunction", "GET /directory/organisations/{id}", "", nil},
+		{"StaffFunction", "GET /staff/imports", "StaffAuthorizer", []string{"imports/read"}},
 	}
 	if len(tp.Routes) != len(want) {
 		t.Fatalf("Routes = %+v; want %d routes", tp.Routes, len(want))
 	}
 	for i, w := range want {
 		r := tp.Routes[i]
-		if r.FunctionID != w.fn || r.RouteKey() != w.key || r.Authorizer != w.authorizer || r.APIID != "Api" || r.PayloadFormatVersion != "2.0" {
-			t.Errorf("Routes[%d] = %s %q auth %q api %s v%s; want %s %q auth %q api Api v2.0", i, r.FunctionID, r.RouteKey(), r.Authorizer, r.APIID, r.PayloadFormatVersion, w.fn, w.key, w.authorizer)
+		if r.FunctionID != w.fn || r.RouteKey() != w.key || r.Authorizer != w.authorizer || !reflect.DeepEqual(r.Scopes, w.scopes) || r.APIID != "Api" || r.PayloadFormatVersion != "2.0" || r.Timeout != 30*time.Second {
+			t.Errorf("Routes[%d] = %+v; want %s %q auth %q scopes %v api Api v2.0 30s", i, r, w.fn, w.key, w.authorizer, w.scopes)
 		}
 	}
 	names := localNames(t, tp)
-	a, ok := tp.Authorizers["StaffAuthorizer"]
-	if !ok {
-		t.Fatalf("Authorizers = %v; want StaffAuthorizer", tp.Authorizers)
+	a := tp.Authorizers["StaffAuthorizer"]
+	if a.IdentitySource != "$request.header.Authorization" || a.APIID != "Api" {
+		t.Errorf("StaffAuthorizer = %+v; want the Authorization header of Api", a)
 	}
-	iss, err := tp.Resolve(a.Issuer, names)
-	if err != nil || iss != "https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_sectorhublocal" {
-		t.Errorf("issuer = %q, %v", iss, err)
-	}
-	if len(a.Audience) != 1 {
-		t.Fatalf("audience = %v; want one", a.Audience)
-	}
-	if aud, err := tp.Resolve(a.Audience[0], names); err != nil || aud != "sectorhublocalclient" {
-		t.Errorf("audience = %q, %v", aud, err)
-	}
-	if a.IdentitySource != "$request.header.Authorization" {
-		t.Errorf("IdentitySource = %q", a.IdentitySource)
-	}
+	checkStaffAuthorizer(t, tp, names)
 	if len(tp.APIs) != 1 || tp.APIs[0].Cors == nil {
 		t.Fatalf("APIs = %+v; want one with CORS", tp.APIs)
 	}
-	origins, err := tp.ResolveList(tp.APIs[0].Cors.AllowOrigins, names)
-	if err != nil || !reflect.DeepEqual(origins, []string{"*"}) {
-		t.Errorf("AllowOrigins = %v, %v; want [*]", origins, err)
+	c := tp.APIs[0].Cors
+	if origins, err := tp.ResolveList(c.AllowOrigins, names); err != nil || !reflect.DeepEqual(origins, []string{"https://a.example", "https://b.example"}) {
+		t.Errorf("AllowOrigins = %v, %v; want the CommaDelimitedList's two origins", origins, err)
+	}
+	if maxAge, err := tp.Resolve(c.MaxAge, names); err != nil || maxAge != "600" {
+		t.Errorf("MaxAge = %q, %v; want 600 from Globals.HttpApi", maxAge, err)
+	}
+	if names["Api"] != "local" {
+		t.Errorf("LocalNames()[Api] = %q; want local", names["Api"])
 	}
 }
 
-func TestLoadRepoTemplateS3AndStorage(t *testing.T) {
-	tp := mustLoad(t, repoTemplate)
-	if len(tp.S3Events) != 1 {
-		t.Fatalf("S3Events = %+v; want 1", tp.S3Events)
+func TestLoadEventsAndStorage(t *testing.T) {
+	tp := mustLoad(t, testTemplate)
+	wantS3 := []S3Event{
+		{FunctionID: "DirectoryIngestFunction", EventID: "DirectoryUpload", BucketLogicalID: "UploadsBucket", Events: []string{"s3:ObjectCreated:*"}, Prefix: "directory/"},
+		{FunctionID: "DirectoryIngestFunction", EventID: "CaseStudyChange", BucketLogicalID: "UploadsBucket", Events: []string{"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}, Prefix: "case-studies/", Suffix: ".md"},
 	}
-	e := tp.S3Events[0]
-	if e.FunctionID != "IngestFunction" || e.BucketLogicalID != "UploadsBucket" || e.Prefix != "directory/" || e.Suffix != "" || !reflect.DeepEqual(e.Events, []string{"s3:ObjectCreated:*"}) {
-		t.Errorf("S3Events[0] = %+v", e)
+	if !reflect.DeepEqual(tp.S3Events, wantS3) {
+		t.Errorf("S3Events = %+v; want %+v", tp.S3Events, wantS3)
 	}
-	if len(tp.Buckets) != 1 || !tp.Buckets[0].Versioned {
-		t.Fatalf("Buckets = %+v; want one versioned bucket", tp.Buckets)
-	}
+
 	names := localNames(t, tp)
-	if got := names["UploadsBucket"]; got != "sectorhub-prod-uploads-000000000000-eu-west-2" {
-		t.Errorf("bucket name = %q", got)
+	wantTriggers := []struct{ event, typ, source string }{
+		{"WeeklyDispatch", "ScheduleV2", "cron(0 7 ? * TUE *)"},
+		{"MailFeedback", "SNS", "FeedbackTopic"},
+		{"Sends", "SQS", "arn:aws:sqs:eu-west-2:000000000000:BulletinQueue"},
+		{"Legacy", "Schedule", "rate(7 days)"},
+	}
+	if len(tp.Triggers) != len(wantTriggers) {
+		t.Fatalf("Triggers = %+v; want %d", tp.Triggers, len(wantTriggers))
+	}
+	for i, w := range wantTriggers {
+		tr := tp.Triggers[i]
+		source := tr.Schedule
+		switch tr.Type {
+		case "SNS":
+			source = tr.Topic
+		case "SQS":
+			source = tr.Queue
+		}
+		got, err := tp.Resolve(source, names)
+		if tr.FunctionID != "BulletinFunction" || tr.EventID != w.event || tr.Type != w.typ || err != nil || got != w.source {
+			t.Errorf("Triggers[%d] = %s %s %s source %q, %v; want BulletinFunction %s %s %q", i, tr.FunctionID, tr.EventID, tr.Type, got, err, w.event, w.typ, w.source)
+		}
+	}
+
+	if len(tp.Buckets) != 2 || tp.Buckets[0].LogicalID != "ScratchBucket" || tp.Buckets[0].Versioned || !tp.Buckets[1].Versioned {
+		t.Fatalf("Buckets = %+v; want ScratchBucket, then UploadsBucket versioned", tp.Buckets)
+	}
+	for id, want := range map[string]string{
+		"UploadsBucket":          "sectorhub-prod-uploads-000000000000-eu-west-2",
+		"ScratchBucket":          "sectorhub-local-scratchbucket",
+		"Table":                  "sectorhub-local-Table",
+		"UserPool":               "eu-west-2_sectorhublocal",
+		"UserPoolClient":         "sectorhublocalclient",
+		"DirectoryLogs":          "DirectoryLogs",
+		"OperationsSubscription": "OperationsSubscription",
+	} {
+		if names[id] != want {
+			t.Errorf("LocalNames()[%s] = %q; want %q", id, names[id], want)
+		}
 	}
 	tp.Parameters["Stage"] = "dev"
 	tp.Pseudo["AWS::Region"] = "eu-west-1"
 	if got := localNames(t, tp)["UploadsBucket"]; got != "sectorhub-dev-uploads-000000000000-eu-west-1" {
 		t.Errorf("bucket name with Stage=dev, region eu-west-1 = %q", got)
 	}
+
 	if len(tp.Tables) != 1 {
 		t.Fatalf("Tables = %+v; want 1", tp.Tables)
 	}
-	tb := tp.Tables[0]
-	d := tb.Definition
-	if tb.LogicalID != "Table" || tb.TTLAttribute != "expires_at" || d.BillingMode != types.BillingModePayPerRequest || d.TableName != nil {
-		t.Errorf("table = %s ttl %q billing %s name %v", tb.LogicalID, tb.TTLAttribute, d.BillingMode, d.TableName)
+	d := tp.Tables[0].Definition
+	if tp.Tables[0].TTLAttribute != "expires_at" || d.BillingMode != types.BillingModePayPerRequest || len(d.AttributeDefinitions) != 4 {
+		t.Errorf("table ttl %q billing %s attributes %d", tp.Tables[0].TTLAttribute, d.BillingMode, len(d.AttributeDefinitions))
 	}
-	if len(d.AttributeDefinitions) != 4 || len(d.KeySchema) != 2 || aws.ToString(d.KeySchema[0].AttributeName) != "pk" || d.KeySchema[1].KeyType != types.KeyTypeRange {
-		t.Errorf("table keys = %d attributes, key schema %+v", len(d.AttributeDefinitions), d.KeySchema)
+	if len(d.GlobalSecondaryIndexes) != 1 {
+		t.Fatalf("GSIs = %+v; want gsi1", d.GlobalSecondaryIndexes)
 	}
-	if len(d.GlobalSecondaryIndexes) != 1 || aws.ToString(d.GlobalSecondaryIndexes[0].IndexName) != "gsi1" || d.GlobalSecondaryIndexes[0].Projection.ProjectionType != types.ProjectionTypeAll {
-		t.Errorf("GSIs = %+v", d.GlobalSecondaryIndexes)
+	if p := d.GlobalSecondaryIndexes[0].Projection; p.ProjectionType != types.ProjectionTypeInclude || !reflect.DeepEqual(p.NonKeyAttributes, []string{"status", "kind"}) {
+		t.Errorf("gsi1 projection = %s %v; want INCLUDE [status kind]", p.ProjectionType, p.NonKeyAttributes)
 	}
 }
 
@@ -183,7 +331,6 @@ Resources:
         Variables:
           OVERRIDDEN: function
           OWN: !Sub "${AWS::Region}-x"
-          GONE: !Ref AWS::NoValue
   Bare:
     Type: AWS::Serverless::Function
     Properties:
@@ -212,15 +359,13 @@ func TestResolveIntrinsics(t *testing.T) {
 Parameters:
   Stage: {Type: String, Default: prod}
   Origins: {Type: CommaDelimitedList, Default: "https://a.example, https://b.example"}
-Conditions:
-  IsProd: !Equals [!Ref Stage, prod]
-  NotProd: {"Fn::Not": [{"Condition": IsProd}]}
-Mappings:
-  Sizes:
-    prod: {memory: "512"}
+  Subnets: {Type: "List<AWS::EC2::Subnet::Id>", Default: "a,b"}
+  Required: {Type: String}
 Resources:
   Bucket:
     Type: AWS::S3::Bucket
+  Topic:
+    Type: AWS::SNS::Topic
   Fn:
     Type: AWS::Serverless::Function
     Properties:
@@ -229,51 +374,122 @@ Resources:
         Variables:
           REF: !Ref Stage
           LONG_REF: {"Ref": "AWS::AccountId"}
+          PSEUDO: !Sub "${AWS::Partition} ${AWS::StackName} ${AWS::URLSuffix}"
           SUB: !Sub "${Stage}-${AWS::Region}-${Bucket}"
           SUB_VARS: !Sub ["${X}/${Bucket.Arn}", {X: !Ref Stage}]
-          SUB_LITERAL: !Sub "${!NotAVar}"
+          SUB_LITERAL: !Sub "${!NotAVar} ${ Stage }"
           LONG_SUB: {"Fn::Sub": "s-${Stage}"}
           ATT: !GetAtt Bucket.Arn
           ATT_LIST: {"Fn::GetAtt": [Bucket, DomainName]}
-          JOIN: !Join [",", [a, !Ref Stage]]
-          JOIN_LIST: !Join ["|", !Ref Origins]
-          SELECT: !Select [1, !Ref Origins]
-          SPLIT: !Select [0, !Split ["-", "x-y"]]
-          IF: !If [IsProd, yes, no]
-          IF_NOT: !If [NotProd, yes, no]
-          MAP: !FindInMap [Sizes, !Ref Stage, memory]
-          B64: !Base64 hi
+          TOPIC_ARN: !GetAtt Topic.TopicArn
+          GIVEN_ATT: !GetAtt Bucket.WebsiteURL
 `)
+	physical := map[string]string{"Bucket": "my-bucket", "Topic": "my-topic", "Bucket.WebsiteURL": "http://my-bucket.local"}
 	fn, _ := tp.Function("Fn")
-	env, err := tp.ResolveEnv(fn, map[string]string{"Bucket": "my-bucket"})
+	env, err := tp.ResolveEnv(fn, physical)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
 		"REF":         "prod",
 		"LONG_REF":    "000000000000",
+		"PSEUDO":      "aws sectorhub-local amazonaws.com",
 		"SUB":         "prod-eu-west-2-my-bucket",
 		"SUB_VARS":    "prod/arn:aws:s3:::my-bucket",
-		"SUB_LITERAL": "${NotAVar}",
+		"SUB_LITERAL": "${NotAVar} prod",
 		"LONG_SUB":    "s-prod",
 		"ATT":         "arn:aws:s3:::my-bucket",
 		"ATT_LIST":    "my-bucket.s3.amazonaws.com",
-		"JOIN":        "a,prod",
-		"JOIN_LIST":   "https://a.example|https://b.example",
-		"SELECT":      "https://b.example",
-		"SPLIT":       "x",
-		"IF":          "yes",
-		"IF_NOT":      "no",
-		"MAP":         "512",
-		"B64":         "aGk=",
+		"TOPIC_ARN":   "arn:aws:sns:eu-west-2:000000000000:my-topic",
+		"GIVEN_ATT":   "http://my-bucket.local",
 	}
-	for k, w := range want {
-		if env[k] != w {
-			t.Errorf("%s = %q; want %q", k, env[k], w)
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("ResolveEnv() = %v; want %v", env, want)
+	}
+	lists := map[string][]string{"Origins": {"https://a.example", "https://b.example"}, "Subnets": {"a", "b"}, "Stage": {"prod"}}
+	for name, want := range lists {
+		got, err := tp.ResolveList(Value{node: &yaml.Node{Kind: yaml.ScalarNode, Tag: "!Ref", Value: name}}, nil)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ResolveList(!Ref %s) = %q, %v; want %q", name, got, err, want)
 		}
 	}
-	if _, err := tp.ResolveEnv(fn, nil); err == nil || !strings.Contains(err.Error(), "no local value for resource Bucket") {
-		t.Errorf("ResolveEnv without physical names: err = %v; want no local value for resource Bucket", err)
+
+	errTests := []struct {
+		name, ref, want string
+		physical        map[string]string
+	}{
+		{"resource without a local name", "Bucket", "no local value for resource Bucket", nil},
+		{"parameter without a value", "Required", "parameter Required has no Default and no value was given", physical},
+		{"list as a string", "Origins", "is a list, not a string", physical},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tp.Resolve(Value{node: &yaml.Node{Kind: yaml.ScalarNode, Tag: "!Ref", Value: tt.ref}, file: "test.yaml"}, tt.physical)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Resolve(!Ref %s) error = %v; want it to contain %q", tt.ref, err, tt.want)
+			}
+		})
+	}
+	if _, err := tp.Resolve(fn.Environment["TOPIC_ARN"], map[string]string{"Topic": "t"}); err != nil {
+		t.Errorf("Resolve(!GetAtt Topic.TopicArn) = %v", err)
+	}
+	if _, err := tp.Resolve(fn.Environment["ATT"], map[string]string{}); err == nil || !strings.Contains(err.Error(), "no local value for resource Bucket") {
+		t.Errorf("Resolve(!GetAtt Bucket.Arn) without names: err = %v; want no local value for resource Bucket", err)
+	}
+}
+
+// TestUnsupportedConstructs checks that Parse refuses what the local stack does not evaluate,
+// naming it and its line, wherever it is (a resource the stack ignores included).
+func TestUnsupportedConstructs(t *testing.T) {
+	const head = "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Environment:\n        Variables:\n"
+	env := func(value string) string { return head + "          V: " + value + "\n" } // V is on line 8
+	const logGroup = "Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: "
+	event := func(typ, props string) string {
+		return head[:strings.Index(head, "      Environment")] + "      Events:\n        E:\n          Type: " + typ + "\n          Properties: " + props + "\n"
+	}
+	tests := []struct {
+		name, src, want string
+	}{
+		{"Fn::If", env("!If [IsProd, a, b]"), "bad.yaml:8: Fn::If is not supported by the local stack"},
+		{"Fn::Join", env("!Join [',', [a, b]]"), "bad.yaml:8: Fn::Join is not supported"},
+		{"Fn::Select", env("!Select [0, [a]]"), "bad.yaml:8: Fn::Select is not supported"},
+		{"Fn::Split in Sub variables", env("!Sub ['${X}', {X: !Split [',', 'a,b']}]"), "bad.yaml:8: Fn::Split is not supported"},
+		{"Fn::FindInMap", env("!FindInMap [M, a, b]"), "bad.yaml:8: Fn::FindInMap is not supported"},
+		{"Fn::Base64", env("!Base64 hi"), "bad.yaml:8: Fn::Base64 is not supported"},
+		{"Fn::GetAZs", env("!GetAZs ''"), "bad.yaml:8: Fn::GetAZs is not supported"},
+		{"long Fn::ImportValue", env(`{"Fn::ImportValue": shared}`), "bad.yaml:8: Fn::ImportValue is not supported"},
+		{"Condition", env("!Condition IsProd"), "bad.yaml:8: Condition is not supported"},
+		{"Ref AWS::NoValue", env("!Ref AWS::NoValue"), "bad.yaml:8: Ref AWS::NoValue is not supported"},
+		{"intrinsic inside a list", env("[a, !Join ['', [b]]]"), "bad.yaml:8: Fn::Join is not supported"},
+		{"in a resource the stack ignores", logGroup + "!Select [0, [7]]\n", "bad.yaml:5: Fn::Select is not supported"},
+		{"in Outputs", "Resources:\n  B:\n    Type: AWS::S3::Bucket\nOutputs:\n  O:\n    Value: !Join ['', [a]]\n", "bad.yaml:6: Fn::Join is not supported"},
+		{"in Globals", "Globals:\n  Function:\n    Timeout: !If [C, 1, 2]\n" + head, "bad.yaml:3: Fn::If is not supported"},
+		{"Ref to a list", env("!Ref [a]"), "bad.yaml:8: Ref takes the name of a parameter or resource"},
+		{"GetAtt without attribute", env("!GetAtt Fn"), "bad.yaml:8: Fn::GetAtt takes Resource.Attribute or [Resource, Attribute]"},
+		{"GetAtt with an intrinsic", env("!GetAtt [Fn, !Ref Fn]"), "bad.yaml:8: Fn::GetAtt takes Resource.Attribute"},
+		{"Sub of a mapping", env("!Sub {a: b}"), "bad.yaml:8: Fn::Sub takes a string or [string, {Name: value, ...}]"},
+		{"Conditions section", "Conditions:\n  IsProd: !Equals [a, a]\n" + head, "bad.yaml:1: section Conditions is not supported by the local stack"},
+		{"Mappings section", "Mappings:\n  M: {a: {b: c}}\n" + head, "bad.yaml:1: section Mappings is not supported"},
+		{"Rules section", "Rules:\n  R: {}\n" + head, "bad.yaml:1: section Rules is not supported"},
+		{"misspelt section", "Resource:\n  X: {}\n" + head, "bad.yaml:1: section Resource is not supported"},
+		{"resource Condition", "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Condition: IsProd\n", "bad.yaml:4: resource B: Condition is not supported"},
+		{"Transform macro", "Transform: AWS::Include\n" + head, "bad.yaml:1: Transform AWS::Include is not supported"},
+		{"other Transform", "Transform: [AWS::Serverless-2016-10-31, AWS::LanguageExtensions]\n" + head, "bad.yaml:1: Transform AWS::LanguageExtensions is not supported by the local stack"},
+		{"Globals.Api", "Globals:\n  Api:\n    Cors: '*'\n" + head, "bad.yaml:2: Globals.Api is not supported"},
+		{"Api event", event("Api", "{Path: /x, Method: get}"), "bad.yaml:8: Fn event E: event type Api is not supported by the local stack"},
+		{"EventBridgeRule event", event("EventBridgeRule", "{Pattern: {source: [x]}}"), "event type EventBridgeRule is not supported"},
+		{"DynamoDB event", event("DynamoDB", "{Stream: x}"), "event type DynamoDB is not supported"},
+		{"ScheduleV2 without expression", event("ScheduleV2", "{Schedule: rate(1 day)}"), "bad.yaml:8: Fn event E: a ScheduleV2 event needs ScheduleExpression"},
+		{"SNS without topic", event("SNS", "{}"), "a SNS event needs Topic"},
+		{"SQS without queue", event("SQS", "{BatchSize: 1}"), "a SQS event needs Queue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse() error = %v; want it to contain %q", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -327,6 +543,13 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("Parse() error = %v; want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseServerlessTransformList(t *testing.T) {
+	tp := mustParse(t, "Transform: [AWS::Serverless-2016-10-31]\nResources:\n  B:\n    Type: AWS::S3::Bucket\n")
+	if len(tp.Buckets) != 1 {
+		t.Errorf("Buckets = %+v; want B", tp.Buckets)
 	}
 }
 
@@ -430,25 +653,5 @@ func TestCreateTables(t *testing.T) {
 	}
 	if len(out.Table.GlobalSecondaryIndexes) != 1 || aws.ToString(out.Table.GlobalSecondaryIndexes[0].IndexName) != "gsi1" {
 		t.Errorf("created table's GSIs = %+v; want gsi1", out.Table.GlobalSecondaryIndexes)
-	}
-}
-
-func TestLoadRepoTemplateInvokeSettings(t *testing.T) {
-	tp := mustLoad(t, repoTemplate)
-	tests := []struct {
-		fn                string
-		reserved, retries int
-	}{
-		{"IngestFunction", 1, 2},
-		{"DirectoryFunction", 0, 2},
-	}
-	for _, tc := range tests {
-		fn, ok := tp.Function(tc.fn)
-		if !ok {
-			t.Fatalf("no %s", tc.fn)
-		}
-		if fn.ReservedConcurrency != tc.reserved || fn.MaxRetryAttempts != tc.retries {
-			t.Errorf("%s: ReservedConcurrency %d, MaxRetryAttempts %d; want %d, %d", tc.fn, fn.ReservedConcurrency, fn.MaxRetryAttempts, tc.reserved, tc.retries)
-		}
 	}
 }
