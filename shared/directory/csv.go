@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -103,7 +104,7 @@ func ReadCSV(r io.Reader) (Parsed, error) {
 func readCSV(r io.Reader) (orgs []Organisation, problems []Problem, total int, err error) {
 	br := bufio.NewReaderSize(&limitReader{r: r, n: MaxUploadBytes + 1}, 64<<10)
 	p := parser{ids: map[string]int{}}
-	start, err := br.Peek(3)
+	start, err := br.Peek(64)
 	switch {
 	case errors.Is(err, errTooLarge):
 		p.fatal(0, "file is larger than the 10 MB limit")
@@ -113,7 +114,7 @@ func readCSV(r io.Reader) (orgs []Organisation, problems []Problem, total int, e
 		return nil, nil, 0, fmt.Errorf("read directory csv: %w", err)
 	case bytes.HasPrefix(start, []byte("\xef\xbb\xbf")):
 		_, _ = br.Discard(3) // cannot fail: the bytes are buffered
-	case bytes.HasPrefix(start, []byte("\xff\xfe")) || bytes.HasPrefix(start, []byte("\xfe\xff")):
+	case bytes.HasPrefix(start, []byte("\xff\xfe")) || bytes.HasPrefix(start, []byte("\xfe\xff")) || looksUTF16(start):
 		p.fatal(0, `the file is saved as UTF-16 ("Unicode text"); save it as "CSV UTF-8 (Comma delimited)" and upload it again`)
 		total := p.failed()
 		return nil, p.result(), total, nil
@@ -162,6 +163,20 @@ func readCSV(r io.Reader) (orgs []Organisation, problems []Problem, total int, e
 		return nil, p.result(), total, nil
 	}
 	return p.orgs, nil, 0, nil
+}
+
+// looksUTF16 reports whether b, the first bytes of a file without a byte order mark, is UTF-16
+// text (little- or big-endian): an ASCII character in UTF-16 is its byte and a NUL, so a header
+// row has a NUL in every other position, which no CSV file in UTF-8 has.
+func looksUTF16(b []byte) bool {
+	n := len(b) &^ 1
+	var nuls [2]int // at even and at odd positions
+	for i := range n {
+		if b[i] == 0 {
+			nuls[i&1]++
+		}
+	}
+	return n >= 2 && (nuls[0] == 0) != (nuls[1] == 0) && 2*max(nuls[0], nuls[1]) >= n/2
 }
 
 // quoteProblem explains a CSV syntax error in words a spreadsheet user can act on.
@@ -345,8 +360,8 @@ func (p *parser) row(line int, rec []string) {
 			continue
 		}
 		v := strings.TrimSpace(raw)
-		if r, bad := controlChar(v, col == colDescription); bad && col != colIgnored {
-			p.add(line, name, "contains an invisible control character (%U); delete it and upload again", r)
+		if at, bad := invisibleChar(v, col == colDescription); bad && col != colIgnored {
+			p.add(line, name, "%s", invisibleProblem(v, at))
 			continue
 		}
 		switch col {
@@ -356,6 +371,10 @@ func (p *parser) row(line int, rec []string) {
 			if v != "" {
 				p.add(line, "", "column %d has a value but no name in the header", i+1)
 			}
+			continue
+		}
+		if v != "" && strings.TrimFunc(v, func(r rune) bool { return unicode.IsSpace(r) || ignorable(r) }) == "" {
+			p.add(line, name, "%s contains only invisible characters (such as %s); delete them and upload again", name, charName(firstRune(v)))
 			continue
 		}
 		if max := maxLength[col]; max > 0 {
@@ -417,7 +436,7 @@ func (p *parser) id(line int, v string) {
 	case v == "":
 		p.add(line, "id", "id is required")
 	case !validID(v):
-		p.add(line, "id", "id %s may contain only letters, digits, - and _ (no spaces)", quote(v))
+		p.add(line, "id", "id %s may contain only ASCII letters (a–z, A–Z, without accents), digits, - and _ (no spaces)", quote(v))
 	default:
 		key := strings.ToLower(v)
 		if first, ok := p.ids[key]; ok {
@@ -428,8 +447,8 @@ func (p *parser) id(line int, v string) {
 	}
 }
 
-// validID reports whether v has only letters, digits, - and _, so that it is safe in a URL
-// path unescaped.
+// validID reports whether v has only ASCII letters, digits, - and _, so that it is safe in a
+// URL path unescaped.
 func validID(v string) bool {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -612,19 +631,147 @@ func digit(c byte) bool  { return '0' <= c && c <= '9' }
 // quote quotes a value for a message, shortened if it is long.
 func quote(s string) string { return fmt.Sprintf("%q", shorten(s)) }
 
-// controlChar finds a character that has no place in published text: C0 and C1 controls
-// (but tab, and newline where newlines are allowed) and the bidirectional overrides and
-// isolates that can make text display differently from what it says.
-func controlChar(s string, newlines bool) (rune, bool) {
-	for _, r := range s {
+// invisibleChar returns the byte offset in s of the first character a text cell may not hold,
+// and whether there is one. Refused are the characters a spreadsheet does not show but that
+// change what published text says, how it displays, or whether search finds it:
+//
+//   - C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F), except tab, and newline in
+//     the description;
+//   - every format character (Unicode category Cf) except U+200C ZERO WIDTH NON-JOINER and
+//     U+200D ZERO WIDTH JOINER: among them U+00AD SOFT HYPHEN, U+061C ARABIC LETTER MARK,
+//     U+180E MONGOLIAN VOWEL SEPARATOR, U+200B ZERO WIDTH SPACE, U+200E LEFT-TO-RIGHT MARK,
+//     U+200F RIGHT-TO-LEFT MARK, the bidirectional embeddings, overrides and isolates
+//     U+202A–U+202E and U+2066–U+2069, U+2060 WORD JOINER, the invisible operators
+//     U+2061–U+2064, U+206A–U+206F, U+FEFF ZERO WIDTH NO-BREAK SPACE (a byte order mark is
+//     allowed only as the first bytes of the file), U+FFF9–U+FFFB, and the tag characters
+//     U+E0001 and U+E0020–U+E007F, except in the three flags below;
+//   - U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR (at either end of a cell they are
+//     trimmed, like spaces);
+//   - the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, letters that show nothing, and the
+//     code points Unicode keeps as invisible for future use (U+2065, U+FFF0–U+FFF8, and
+//     U+E0000–U+E0FFF outside the tags and variation selectors).
+//
+// Allowed, because real text uses them, and ignored by search (see ignorable), so that text
+// holding them is found as if they were not there:
+//
+//   - U+200D ZERO WIDTH JOINER (emoji sequences such as 👩‍⚕️; Indic and Arabic scripts) and
+//     U+200C ZERO WIDTH NON-JOINER (Persian, Indic scripts);
+//   - the combining marks among invisible characters: the variation selectors U+FE00–U+FE0F
+//     (U+FE0F asks for an emoji, ✔️) and U+E0100–U+E01EF, U+180B–U+180D and U+180F (Mongolian),
+//     U+034F COMBINING GRAPHEME JOINER, U+17B4 and U+17B5 (Khmer);
+//   - the tag characters of the flags of England, Scotland and Wales: U+1F3F4 WAVING BLACK FLAG
+//     followed by the tags spelling gbeng, gbsct or gbwls and U+E007F CANCEL TAG. Tags anywhere
+//     else could hide text, so they are refused.
+//
+// A cell of nothing but allowed invisible characters and spaces is refused by the caller, as it
+// would publish as blank text.
+func invisibleChar(s string, newlines bool) (at int, bad bool) {
+	for i := 0; i < len(s); {
+		if c := s[i]; c >= 0x20 && c < 0x7f { // printable ASCII, most of the text
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == '\t', r == '\n' && newlines:
-		case r < 0x20, r >= 0x7f && r <= 0x9f,
-			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			return r, true
+		case r == 0x1f3f4: // a flag, perhaps followed by the tags of a subdivision
+			for _, tags := range subdivisionFlags {
+				if strings.HasPrefix(s[i+size:], tags) {
+					size += len(tags)
+					break
+				}
+			}
+		case refusedChar(r):
+			return i, true
 		}
+		i += size
 	}
 	return 0, false
+}
+
+// refusedChar reports whether r is one of the characters invisibleChar refuses, out of a flag.
+func refusedChar(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029:
+		return true
+	case r < 0xad, r == 0x200c, r == 0x200d:
+		return false
+	}
+	return unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && !unicode.Is(unicode.Mn, r)
+}
+
+// subdivisionFlags are the tag characters that follow U+1F3F4 WAVING BLACK FLAG in the only
+// flags Unicode spells with tags: England, Scotland and Wales.
+var subdivisionFlags = []string{tagSequence("gbeng"), tagSequence("gbsct"), tagSequence("gbwls")}
+
+// tagSequence spells ASCII s in tag characters, ending with U+E007F CANCEL TAG.
+func tagSequence(s string) string {
+	var b []byte
+	for _, c := range []byte(s) {
+		b = utf8.AppendRune(b, 0xe0000+rune(c))
+	}
+	return string(utf8.AppendRune(b, 0xe007f))
+}
+
+// invisibleProblem describes the character invisibleChar found at s[at:], and where it is.
+func invisibleProblem(s string, at int) string {
+	r := firstRune(s[at:])
+	what := "an invisible formatting character"
+	switch {
+	case r == '\n', r == '\r':
+		what = "a line break, which only the description may have"
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		what = "an invisible control character"
+	case r == 0x2028, r == 0x2029:
+		what = "a line break that spreadsheets do not show"
+	case unicode.Is(unicode.Bidi_Control, r):
+		what = "an invisible character that changes the direction text is displayed in"
+	case r >= 0xe0000 && r <= 0xe007f:
+		what = "an invisible tag character"
+	case r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0:
+		what = "an invisible filler character"
+	}
+	where := "at the start"
+	if at > 0 {
+		before, cut := []rune(s[:at]), ""
+		if len(before) > 20 {
+			before, cut = before[len(before)-20:], "…"
+		}
+		where = "after " + cut + quote(string(before))
+	}
+	return fmt.Sprintf("contains %s, %s, %s; delete it and upload again", charName(r), what, where)
+}
+
+// charNames names the characters invisibleProblem most often reports.
+var charNames = map[rune]string{
+	0x0a: "LINE FEED", 0x0d: "CARRIAGE RETURN", 0x85: "NEXT LINE",
+	0xad: "SOFT HYPHEN", 0x61c: "ARABIC LETTER MARK", 0x115f: "HANGUL CHOSEONG FILLER",
+	0x1160: "HANGUL JUNGSEONG FILLER", 0x180e: "MONGOLIAN VOWEL SEPARATOR",
+	0x200b: "ZERO WIDTH SPACE", 0x200c: "ZERO WIDTH NON-JOINER", 0x200d: "ZERO WIDTH JOINER",
+	0x200e: "LEFT-TO-RIGHT MARK", 0x200f: "RIGHT-TO-LEFT MARK",
+	0x2028: "LINE SEPARATOR", 0x2029: "PARAGRAPH SEPARATOR",
+	0x202a: "LEFT-TO-RIGHT EMBEDDING", 0x202b: "RIGHT-TO-LEFT EMBEDDING",
+	0x202c: "POP DIRECTIONAL FORMATTING", 0x202d: "LEFT-TO-RIGHT OVERRIDE", 0x202e: "RIGHT-TO-LEFT OVERRIDE",
+	0x2060: "WORD JOINER", 0x2061: "FUNCTION APPLICATION", 0x2062: "INVISIBLE TIMES",
+	0x2063: "INVISIBLE SEPARATOR", 0x2064: "INVISIBLE PLUS",
+	0x2066: "LEFT-TO-RIGHT ISOLATE", 0x2067: "RIGHT-TO-LEFT ISOLATE",
+	0x2068: "FIRST STRONG ISOLATE", 0x2069: "POP DIRECTIONAL ISOLATE",
+	0x3164: "HANGUL FILLER", 0xfe0f: "VARIATION SELECTOR-16", 0xfeff: "ZERO WIDTH NO-BREAK SPACE",
+	0xffa0: "HALFWIDTH HANGUL FILLER", 0xe0001: "LANGUAGE TAG", 0xe007f: "CANCEL TAG",
+}
+
+// charName returns r's code point and, if charNames has it, its Unicode name.
+func charName(r rune) string {
+	if n, ok := charNames[r]; ok {
+		return fmt.Sprintf("%U %s", r, n)
+	}
+	return fmt.Sprintf("%U", r)
+}
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }
 
 // shorten cuts s to 60 characters, so that a report quoting a runaway cell stays readable and

@@ -2,13 +2,17 @@ package directory_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf16"
 
 	"sectorhub/shared/directory"
 )
@@ -191,20 +195,21 @@ func TestParseCSVProblems(t *testing.T) {
 			"control characters",
 			"id,name,summary,regions,description\na,A\x00,S,london,ok\nb,B,S\u202e reversed,london,\"two\nlines\tand a tab\"\nc,C\x1b[31m,S,london,x\u0085y\n",
 			[]problem{
-				{2, "name", "invisible control character (U+0000)"},
-				{3, "summary", "invisible control character (U+202E)"},
-				{5, "name", "invisible control character (U+001B)"},
-				{5, "description", "invisible control character (U+0085)"},
+				{2, "name", `contains U+0000, an invisible control character, after "A"; delete it and upload again`},
+				{3, "summary", `contains U+202E RIGHT-TO-LEFT OVERRIDE, an invisible character that changes the direction text is displayed in, after "S"`},
+				{5, "name", `contains U+001B, an invisible control character, after "C"`},
+				{5, "description", `contains U+0085 NEXT LINE, an invisible control character, after "x"`},
 			},
 		},
 		{"old Mac line ends", "id,name,summary,regions\ra,A,S,london\r", []problem{{1, "", "carriage return only"}}},
 		{
 			"bad ids",
-			h + "\nhas space,A,S,london\nslash/no,A,S,london\n" + strings.Repeat("x", 65) + ",A,S,london\n",
+			h + "\nhas space,A,S,london\nslash/no,A,S,london\n" + strings.Repeat("x", 65) + ",A,S,london\ncafé-1,A,S,london\n",
 			[]problem{
-				{2, "id", `id "has space" may contain only letters, digits, - and _`},
-				{3, "id", `id "slash/no" may contain only`},
+				{2, "id", `id "has space" may contain only ASCII letters (a–z, A–Z, without accents), digits, - and _ (no spaces)`},
+				{3, "id", `id "slash/no" may contain only ASCII letters`},
 				{4, "id", "id is too long: 65 characters, at most 64"},
+				{5, "id", `id "café-1" may contain only ASCII letters (a–z, A–Z, without accents)`},
 			},
 		},
 		{
@@ -333,7 +338,23 @@ func TestParseCSVProblems(t *testing.T) {
 		{
 			"UTF-16 file",
 			"\xff\xfei\x00d\x00",
-			[]problem{{0, "", "UTF-16"}},
+			[]problem{{0, "", `the file is saved as UTF-16 ("Unicode text"); save it as "CSV UTF-8 (Comma delimited)"`}},
+		},
+		{
+			"UTF-16 little-endian without a byte order mark",
+			utf16Text(h+"\r\na,A,S,london\r\n", false),
+			[]problem{{0, "", `the file is saved as UTF-16 ("Unicode text"); save it as "CSV UTF-8 (Comma delimited)"`}},
+		},
+		{
+			"UTF-16 big-endian without a byte order mark",
+			utf16Text(h+"\r\na,A,S,london\r\n", true),
+			[]problem{{0, "", `the file is saved as UTF-16 ("Unicode text"); save it as "CSV UTF-8 (Comma delimited)"`}},
+		},
+		{"UTF-16 of a few bytes", utf16Text("id", false), []problem{{0, "", "the file is saved as UTF-16"}}},
+		{
+			"UTF-16 with accents early on",
+			utf16Text("Région,id,name,summary\r\n", false),
+			[]problem{{0, "", "the file is saved as UTF-16"}},
 		},
 		{
 			"problems in file order across columns and rows",
@@ -353,6 +374,20 @@ func TestParseCSVProblems(t *testing.T) {
 			checkProblems(t, got, tt.want)
 		})
 	}
+}
+
+// utf16Text encodes s in UTF-16 without a byte order mark, as some programs save "Unicode
+// text".
+func utf16Text(s string, bigEndian bool) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		if bigEndian {
+			b = binary.BigEndian.AppendUint16(b, u)
+		} else {
+			b = binary.LittleEndian.AppendUint16(b, u)
+		}
+	}
+	return string(b)
 }
 
 func checkProblems(tb testing.TB, got []directory.Problem, want []problem) {
@@ -483,5 +518,101 @@ func TestReadCSVCountsEveryProblem(t *testing.T) {
 	}
 	if len(res.Problems) != directory.MaxProblems+1 {
 		t.Errorf("ReadCSV(%d bad rows) lists %d problems; want %d and a line saying how many more", rows, len(res.Problems), directory.MaxProblems)
+	}
+}
+
+// TestParseCSVRefusesInvisibleCharacters checks that every kind of character a spreadsheet does
+// not show, but that would change published text or hide it from search, is refused with a
+// problem naming it and saying where it is.
+func TestParseCSVRefusesInvisibleCharacters(t *testing.T) {
+	wales := "\U0001F3F4\U000E0067\U000E0062\U000E0077\U000E006C\U000E0073\U000E007F"
+	tests := []struct {
+		name, cell string
+		want       string // the problem with the name column contains this
+	}{
+		{"zero width space", "Ev\u200bil", `contains U+200B ZERO WIDTH SPACE, an invisible formatting character, after "Ev"; delete it and upload again`},
+		{"left-to-right mark", "Ev\u200eil", "U+200E LEFT-TO-RIGHT MARK, an invisible character that changes the direction text is displayed in"},
+		{"right-to-left mark", "Ev\u200fil", "U+200F RIGHT-TO-LEFT MARK, an invisible character that changes the direction"},
+		{"Arabic letter mark", "Ev\u061cil", "U+061C ARABIC LETTER MARK, an invisible character that changes the direction"},
+		{"left-to-right embedding", "Ev\u202ail", "U+202A LEFT-TO-RIGHT EMBEDDING"},
+		{"first strong isolate", "Ev\u2068il", "U+2068 FIRST STRONG ISOLATE"},
+		{"word joiner", "Ev\u2060il", "U+2060 WORD JOINER, an invisible formatting character"},
+		{"function application", "Ev\u2061il", "U+2061 FUNCTION APPLICATION"},
+		{"invisible times", "Ev\u2062il", "U+2062 INVISIBLE TIMES"},
+		{"invisible plus", "Ev\u2064il", "U+2064 INVISIBLE PLUS"},
+		{"deprecated format character", "Ev\u206ail", "U+206A, an invisible formatting character"},
+		{"zero width no-break space inside", "Ev\ufeffil", "U+FEFF ZERO WIDTH NO-BREAK SPACE"},
+		{"zero width no-break space at the start of a cell", "\ufeffEvil", "U+FEFF ZERO WIDTH NO-BREAK SPACE, an invisible formatting character, at the start"},
+		{"soft hyphen", "Ev\u00adil", "U+00AD SOFT HYPHEN, an invisible formatting character"},
+		{"Mongolian vowel separator", "Ev\u180eil", "U+180E MONGOLIAN VOWEL SEPARATOR"},
+		{"interlinear annotation anchor", "Ev\ufff9il", "U+FFF9, an invisible formatting character"},
+		{"tag characters hiding text", "Evil\U000E0068\U000E0069", `U+E0068, an invisible tag character, after "Evil"`},
+		{"language tag", "Evil\U000E0001", "U+E0001 LANGUAGE TAG, an invisible tag character"},
+		{"tags of no flag after a flag", "\U0001F3F4\U000E0078\U000E0079\U000E007F Evil", "U+E0078, an invisible tag character"},
+		{"flag tags without the cancel tag", wales[:len(wales)-4] + " Evil", "U+E0067, an invisible tag character"},
+		{"flag tags without the flag", wales[4:] + " Evil", "U+E0067, an invisible tag character, at the start"},
+		{"line separator", "Ev\u2028il", "U+2028 LINE SEPARATOR, a line break that spreadsheets do not show"},
+		{"paragraph separator", "Ev\u2029il", "U+2029 PARAGRAPH SEPARATOR"},
+		{"Hangul filler", "Ev\u3164il", "U+3164 HANGUL FILLER, an invisible filler character"},
+		{"Hangul choseong filler", "Ev\u115fil", "U+115F HANGUL CHOSEONG FILLER, an invisible filler character"},
+		{"Hangul jungseong filler", "Ev\u1160il", "U+1160 HANGUL JUNGSEONG FILLER"},
+		{"halfwidth Hangul filler", "Ev\uffa0il", "U+FFA0 HALFWIDTH HANGUL FILLER"},
+		{"reserved default-ignorable", "Ev\u2065il", "U+2065, an invisible formatting character"},
+		{"reserved default-ignorable tag plane", "Ev\U000E0080il", "U+E0080, an invisible formatting character"},
+		{"newline outside the description", "\"Ev\nil\"", "U+000A LINE FEED, a line break, which only the description may have"},
+		{"long text before it is cut", strings.Repeat("x", 30) + "abcdefghijklmnopqrst\u200b", `after …"abcdefghijklmnopqrst"`},
+		{"only a zero width joiner", "\u200d", "name contains only invisible characters (such as U+200D ZERO WIDTH JOINER); delete them and upload again"},
+		{"only joiners, selectors and spaces", " \u200d \ufe0f\u200c ", "name contains only invisible characters (such as U+200D ZERO WIDTH JOINER)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := "id,name,summary,regions\na," + tt.cell + ",S,london\n"
+			orgs, problems := parseCSV(t, in)
+			if len(orgs) != 0 || len(problems) != 1 || problems[0].Line != 2 || problems[0].Column != "name" || !strings.Contains(problems[0].Message, tt.want) {
+				t.Errorf("ParseCSV(%q) = %d organisations, problems %v; want one problem on line 2, column name, containing %q", in, len(orgs), problems, tt.want)
+			}
+		})
+	}
+}
+
+// TestInvisibleCharactersAllowedAreSearchable checks that the invisible characters the CSV
+// allows are published as written and do not hide a word from search, and that a query holding
+// invisible characters still finds what it spells.
+func TestInvisibleCharactersAllowedAreSearchable(t *testing.T) {
+	tests := []struct {
+		name, cell string
+		search     string // a query that must find the organisation
+	}{
+		{"zero width joiner inside a word", "Ev\u200dil Trust", "evil"},
+		{"zero width non-joiner inside a word", "Ev\u200cil Trust", "evil trust"},
+		{"variation selector inside a word", "Ev\ufe0fil Trust", "evil"},
+		{"combining grapheme joiner", "Ev\u034fil Trust", "evil"},
+		{"supplementary variation selector", "Ev\U000E0100il Trust", "evil"},
+		{"emoji sequence with joiners", "Evil \U0001F469\u200d\u2695\ufe0f Trust", "evil trust"},
+		{"emoji presentation selector", "Evil \u2714\ufe0f Trust", "trust"},
+		{"flag of Wales", "Evil \U0001F3F4\U000E0067\U000E0062\U000E0077\U000E006C\U000E0073\U000E007F Trust", "evil"},
+		{"flag of England", "Evil\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F", "evil"},
+		{"flag of Scotland", "\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007FEvil", "evil"},
+		{"joiner inside an apostrophe word", "Evil\u2019\u200ds Trust", "evil"},
+		{"line separator at the end is trimmed", "Evil\u2028", "evil"},
+		{"query holding a zero width space", "Evil Trust", "ev\u200bil"},
+		{"query holding a soft hyphen and a joiner", "Evil Trust", "ev\u00adi\u200dl tr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := "id,name,summary,regions\nevil,\"" + tt.cell + "\",S,london\nother,Other,S,london\n"
+			orgs, problems := parseCSV(t, in)
+			if len(problems) > 0 {
+				t.Fatalf("ParseCSV(%q) problems = %v; want none", in, problems)
+			}
+			if want := strings.TrimSpace(tt.cell); orgs[0].Name != want {
+				t.Errorf("ParseCSV(%q) name = %q; want %q", in, orgs[0].Name, want)
+			}
+			ix := directory.NewIndex(orgs)
+			raw := "q=" + url.QueryEscape(tt.search)
+			if got := ids(search(t, ix, raw).Items); !slices.Equal(got, []string{"evil"}) {
+				t.Errorf("Search(%q) over a name of %q = %v; want [evil]", raw, tt.cell, got)
+			}
+		})
 	}
 }

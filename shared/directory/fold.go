@@ -38,7 +38,7 @@ func init() {
 }
 
 // appendFolded appends the folded form of r to b. Combining marks (the accents of decomposed
-// text) are dropped.
+// text) and ignorable characters are dropped.
 func appendFolded(b []byte, r rune) []byte {
 	switch {
 	case r < utf8.RuneSelf:
@@ -48,13 +48,36 @@ func appendFolded(b []byte, r rune) []byte {
 		return append(b, byte(r))
 	case r >= 0xc0 && r < 0x180 && latinFold[r-0xc0] != "":
 		return append(b, latinFold[r-0xc0]...)
-	case unicode.Is(unicode.Mn, r):
+	case unicode.Is(unicode.Mn, r), ignorable(r):
 		return b
 	}
 	return utf8.AppendRune(b, unicode.ToLower(r))
 }
 
-// fold returns s folded: lower case, without accents.
+// ignorable reports whether search ignores r: it neither belongs to a word nor separates two,
+// so that text holding characters a reader cannot see is found as if they were not there
+// ("Ev\u200dil" is the word "evil", in the directory and in a query alike). They are:
+//
+//   - every format character (Unicode category Cf): U+200C ZERO WIDTH NON-JOINER and U+200D ZERO
+//     WIDTH JOINER, which the CSV allows, and those it refuses (U+00AD SOFT HYPHEN, U+200B ZERO
+//     WIDTH SPACE, U+2060 WORD JOINER, U+FEFF, the bidirectional marks, the tag characters, ...),
+//     which may still come in a query or in a directory published before they were refused;
+//   - the variation selectors (U+180B–U+180D, U+180F, U+FE00–U+FE0F, U+E0100–U+E01EF), combining
+//     marks that folding drops anyway;
+//   - Unicode's other default-ignorable code points: U+034F COMBINING GRAPHEME JOINER, U+17B4
+//     and U+17B5, the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0 (letters otherwise), and
+//     the unassigned U+2065, U+FFF0–U+FFF8 and U+E0000–U+E0FFF.
+//
+// invisibleChar says which of them the CSV refuses.
+func ignorable(r rune) bool {
+	if r < 0xad {
+		return false
+	}
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
+
+// fold returns s folded: lower case, without accents or ignorable characters.
 func fold(s string) string {
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
@@ -77,10 +100,11 @@ func wordChar(r rune) bool {
 }
 
 // words splits s into folded words and calls f for each. Words are runs of letters and digits;
-// everything else separates them, except an apostrophe between letters, which joins: "women's"
-// is the word "womens", and f also receives stem "women" (the part before the first apostrophe)
-// so that both spellings can match. stem is nil for words without an apostrophe. The slices are
-// only valid during the call. buf is scratch space; words returns it for reuse.
+// ignorable characters are skipped; everything else separates words, except an apostrophe
+// between letters, which joins: "women's" is the word "womens", and f also receives stem
+// "women" (the part before the first apostrophe) so that both spellings can match. stem is nil
+// for words without an apostrophe. The slices are only valid during the call. buf is scratch
+// space; words returns it for reuse.
 func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 	b := buf[:0]
 	stem := -1
@@ -98,7 +122,12 @@ func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 	// apostrophe handles an apostrophe inside a word, followed by s[next:]: before a letter it
 	// joins, otherwise it ends the word.
 	apostrophe := func(next int) {
-		if r, _ := utf8.DecodeRuneInString(s[next:]); !wordChar(r) {
+		r, size := utf8.DecodeRuneInString(s[next:])
+		for size > 0 && ignorable(r) {
+			next += size
+			r, size = utf8.DecodeRuneInString(s[next:])
+		}
+		if !wordChar(r) {
 			flush()
 		} else if stem < 0 {
 			stem = len(b)
@@ -122,6 +151,7 @@ func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case ignorable(r):
 		case wordChar(r):
 			b = appendFolded(b, r)
 		case isApostrophe(r) && len(b) > 0:

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"sectorhub/infra/seed"
@@ -33,6 +34,12 @@ func FuzzParseCSV(f *testing.F) {
 		"id,name,summary,regions,\na,A,S,london,x\n,,,,\n",
 		"id,id,name\n",
 		"\xff\xfei\x00d\x00",
+		"i\x00d\x00,\x00n\x00a\x00m\x00e\x00\r\x00\n\x00", // UTF-16 without a byte order mark
+		"\x00i\x00d\x00,\x00n\x00a\x00m\x00e\x00\r\x00\n", // and big-endian
+		"id,name,summary,regions\na,Ev\u200bil,S,london\nb,B\u00ad\u2060\ufeff\u3164,S\u2028x,london\n",
+		"id,name,summary,regions\na,Ev\u200dil \U0001F469\u200d\u2695\ufe0f,S,london\nb,\u200d\u200c,S,london\n",
+		"id,name,summary,regions\na,\U0001F3F4\U000E0067\U000E0062\U000E0077\U000E006C\U000E0073\U000E007F A,S,london\nb,B\U000E0068\U000E0069,S,london\n",
+		"id,name,summary,regions\ncafé,A,S,london\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -77,6 +84,13 @@ func FuzzParseCSV(f *testing.F) {
 			for _, s := range []string{o.Name, o.Summary, o.Description, o.Website, o.Email, o.Phone, o.Postcode} {
 				if !utf8.ValidString(s) || strings.TrimSpace(s) != s {
 					t.Fatalf("organisation %q has untrimmed or invalid text %q", o.ID, s)
+				}
+				for _, r := range s {
+					// Of the invisible formatting characters, only joiners and the tags of a
+					// flag are published.
+					if unicode.In(r, unicode.Zl, unicode.Zp) || unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d' && (r < 0xe0020 || r > 0xe007f) {
+						t.Fatalf("organisation %q has text %q with the invisible character %U", o.ID, s, r)
+					}
 				}
 			}
 			for _, l := range directory.Lists() {
@@ -138,6 +152,7 @@ func FuzzParseQuery(f *testing.F) {
 		"", "q=housing", "q=women%27s+centre&region=north-west&lived_experience=true&page=2&per_page=50",
 		"region=london,wales&region=North+East", "area=Attitudes%2C+thinking+and+behaviour", "regoin=london",
 		"page=0", "per_page=101", "q=a&q=b", "q=%ff", "lived_experience=maybe", "page=99999999999999999999",
+		"lived_experience=no", "lived_experience=Y", "lived_experience=0", "q=ev%E2%80%8Bil",
 	} {
 		f.Add(s)
 	}
@@ -153,6 +168,9 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		if q.Page < 1 || q.Page > directory.MaxPage || q.PerPage < 1 || q.PerPage > directory.MaxPerPage {
 			t.Fatalf("ParseQuery(%q) = page %d, per page %d", raw, q.Page, q.PerPage)
+		}
+		if q.LivedExperience != directory.FlagAny && q.LivedExperience != directory.FlagYes && q.LivedExperience != directory.FlagNo {
+			t.Fatalf("ParseQuery(%q).LivedExperience = %v", raw, q.LivedExperience)
 		}
 		if utf8.RuneCountInString(q.Text) > directory.MaxQueryLength || !utf8.ValidString(q.Text) {
 			t.Fatalf("ParseQuery(%q).Text = %q", raw, q.Text)

@@ -30,6 +30,8 @@ func TestLookup(t *testing.T) {
 		{"label without its parenthesis", directory.ClientGroups, "Young adults", "young-adults"},
 		{"plus sign", directory.ClientGroups, "lgbt+ people", "lgbt"},
 		{"accents ignored", directory.Settings, "Prisón", "prison"},
+		{"zero width joiner ignored", directory.Regions, "Wal\u200des", "wales"},
+		{"soft hyphen ignored", directory.Areas, "Men\u00adtal health", "mental-health"},
 		{"unknown", directory.Regions, "Mars", ""},
 		{"empty", directory.Regions, "", ""},
 		{"term of another list", directory.Regions, "prison", ""},
