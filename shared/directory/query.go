@@ -56,9 +56,8 @@ const (
 // ParseQuery parses the query parameters of a search request: q, one parameter per vocabulary
 // (area, client_group, region, setting; repeated or comma-separated, slugs or labels),
 // lived_experience (any spelling the CSV accepts: true/false, yes/no, y/n, 1/0, in any case),
-// page and per_page. An empty value counts as not given, as
-// HTML forms send empty fields. Every problem is an *apperr.Error with code apperr.Invalid and
-// a message fit for the client.
+// page and per_page. An empty value counts as not given, as HTML forms send empty fields. Every
+// problem is an *apperr.Error with code apperr.Invalid and a message fit for the client.
 func ParseQuery(v url.Values) (Query, error) {
 	q := Query{Filters: map[string][]string{}, Page: 1, PerPage: DefaultPerPage}
 	for key, vals := range v {
