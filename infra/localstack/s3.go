@@ -244,15 +244,17 @@ func eventMatches(patterns []string, name string) bool {
 
 // invokeAsync invokes a function as Lambda's asynchronous invocation does: on a function
 // error it retries as often as the function's EventInvokeConfig says (twice by default), after
-// a delay and twice that delay.
+// a delay and twice that delay, under the same request ID, as Lambda does (a function that
+// claims work by request ID finds its own claim on a retry).
 func (s *Stack) invokeAsync(fnID, what string, payload []byte) {
 	delay := s.opts.AsyncRetryDelay
 	attempts := 3
 	if fn, ok := s.tmpl.Function(fnID); ok {
 		attempts = fn.MaxRetryAttempts + 1
 	}
+	requestID := lambdart.NewRequestID()
 	for attempt := 1; ; attempt++ {
-		_, err := s.Invoke(context.Background(), fnID, payload)
+		_, err := s.invoke(context.Background(), fnID, requestID, payload)
 		if err == nil {
 			return
 		}

@@ -179,11 +179,20 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	began := time.Now()
 	s.log.Printf("stack", "building %d functions into %s", len(s.tmpl.Functions), buildDir)
-	bins, err := lambdart.Build(ctx, s.tmpl, buildDir)
+	built := 0
+	bins, err := lambdart.Build(ctx, s.tmpl, buildDir, func(step lambdart.BuildStep) {
+		switch {
+		case !step.Done:
+			s.log.Printf("stack", "build %s (%s)…", step.Function, step.Package)
+		case step.Err == nil:
+			built++
+			s.log.Printf("stack", "built %s in %.1f s (%d of %d)", step.Function, step.Took.Seconds(), built, len(s.tmpl.Functions))
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.log.Printf("stack", "built in %.1f s", time.Since(began).Seconds())
+	s.log.Printf("stack", "built %d functions in %.1f s", len(bins), time.Since(began).Seconds())
 
 	if err := s.startDynamoDB(ctx); err != nil {
 		return nil, err
@@ -403,11 +412,17 @@ func (s *Stack) FunctionIDs() []string {
 // Invoke invokes the function with logicalID synchronously. A function
 // error is returned as a *lambdart.FunctionError.
 func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([]byte, error) {
+	return s.invoke(ctx, logicalID, lambdart.NewRequestID(), payload)
+}
+
+// invoke is Invoke under a given request ID (an asynchronous invocation keeps
+// its ID across retries).
+func (s *Stack) invoke(ctx context.Context, logicalID, requestID string, payload []byte) ([]byte, error) {
 	pool, ok := s.pools[logicalID]
 	if !ok {
 		return nil, fmt.Errorf("invoke %s: %w", logicalID, errNoFunction)
 	}
-	resp, fnErr, err := pool.Invoke(ctx, payload)
+	resp, fnErr, err := pool.InvokeWithRequestID(ctx, requestID, payload)
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", logicalID, err)
 	}
@@ -418,6 +433,18 @@ func (s *Stack) Invoke(ctx context.Context, logicalID string, payload []byte) ([
 }
 
 var errNoFunction = errors.New("no such function in the template")
+
+// CrashBusy ends at once every process of the function with logicalID that is
+// running an invocation, as a crash would, and returns the request IDs of the
+// invocations it ended (see lambdart.Pool.CrashBusy). An asynchronous one is
+// then retried, as Lambda retries it.
+func (s *Stack) CrashBusy(logicalID string) ([]string, error) {
+	pool, ok := s.pools[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("crash %s: %w", logicalID, errNoFunction)
+	}
+	return pool.CrashBusy(), nil
+}
 
 // Close stops the servers and every function process, and waits for them.
 func (s *Stack) Close() error {

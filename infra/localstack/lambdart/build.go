@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"sectorhub/infra/samtemplate"
 )
@@ -55,12 +56,23 @@ func DefaultBuildDir(root string) (string, error) {
 	return filepath.Join(cache, "sectorhub", "build", hex.EncodeToString(sum[:6])), nil
 }
 
+// BuildStep is the progress of one function's build: its start (Done false), then its end.
+type BuildStep struct {
+	Function string // logical ID
+	Package  string // e.g. "./functions/directory"
+	Done     bool
+	Took     time.Duration // set when Done
+	Err      error         // set when Done and the build failed
+}
+
 // Build builds every function of t into outDir/<LogicalID>/bootstrap, two at
 // a time, and returns the binaries by logical ID. Each is built as Lambda's
 // provided runtimes want it (go build -tags lambda.norpc -trimpath,
 // CGO_ENABLED=0) but for the host's platform, so that it runs here.
 // A failure returns every failed build's *BuildError, joined.
-func Build(ctx context.Context, t *samtemplate.Template, outDir string) (map[string]string, error) {
+// progress, if not nil, is called as each build starts and ends, from the
+// building goroutines, one call at a time.
+func Build(ctx context.Context, t *samtemplate.Template, outDir string, progress func(BuildStep)) (map[string]string, error) {
 	bins := make(map[string]string, len(t.Functions))
 	var (
 		mu   sync.Mutex
@@ -74,13 +86,22 @@ func Build(ctx context.Context, t *samtemplate.Template, outDir string) (map[str
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if progress != nil {
+				mu.Lock()
+				progress(BuildStep{Function: fn.LogicalID, Package: pkg})
+				mu.Unlock()
+			}
+			began := time.Now()
 			err := BuildPackage(ctx, t.Dir, pkg, out)
 			mu.Lock()
 			defer mu.Unlock()
+			if be, ok := errors.AsType[*BuildError](err); ok {
+				be.Function = fn.LogicalID
+			}
+			if progress != nil {
+				progress(BuildStep{Function: fn.LogicalID, Package: pkg, Done: true, Took: time.Since(began), Err: err})
+			}
 			if err != nil {
-				if be, ok := errors.AsType[*BuildError](err); ok {
-					be.Function = fn.LogicalID
-				}
 				errs = append(errs, err)
 				return
 			}

@@ -216,10 +216,16 @@ func (p *Pool) Instances() int {
 // If ctx ends while the invocation runs, Invoke returns ctx.Err() and the
 // invocation runs to its end in the background, as Lambda's would.
 func (p *Pool) Invoke(ctx context.Context, payload []byte) ([]byte, *FunctionError, error) {
+	return p.InvokeWithRequestID(ctx, NewRequestID(), payload)
+}
+
+// InvokeWithRequestID is Invoke with the request ID the process sees
+// (Lambda-Runtime-Aws-Request-Id) chosen by the caller: Lambda keeps an
+// asynchronous invocation's request ID across its retries.
+func (p *Pool) InvokeWithRequestID(ctx context.Context, id string, payload []byte) ([]byte, *FunctionError, error) {
 	if len(payload) > MaxPayload {
 		return nil, nil, ErrPayloadTooLarge
 	}
-	id := newRequestID()
 	for attempt := 0; ; attempt++ {
 		inst, err := p.acquire(ctx)
 		if err != nil {
@@ -301,6 +307,7 @@ func (p *Pool) run(inst *instance, inv *invocation) {
 	}
 	rep.BilledDuration = (billed + time.Millisecond - 1).Truncate(time.Millisecond)
 	if status != "timeout" {
+		inst.out.sync(outputSyncLimit)
 		p.log.Printf(inst.prefix, "END RequestId: %s", inv.id)
 	}
 	p.log.Printf(inst.prefix, "%s", rep)
@@ -367,6 +374,7 @@ func (p *Pool) execute(inst *instance, inv *invocation) (result, string) {
 		}
 		at := time.Now()
 		secs := p.opts.Function.Timeout.Seconds()
+		inst.out.sync(outputSyncLimit)
 		p.log.Printf(inst.prefix, "%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
 		p.log.Printf(inst.prefix, "END RequestId: %s", inv.id)
 		p.kill(inst)
@@ -400,6 +408,10 @@ func status(r result) string {
 	}
 	return "success"
 }
+
+// outputSyncLimit bounds the wait for a process's output before its END line: the output is
+// only late if the stack's own log is blocked.
+const outputSyncLimit = 5 * time.Second
 
 func exitError(requestID string, err error) *FunctionError {
 	msg := "exit status 0"
@@ -500,6 +512,36 @@ func (p *Pool) reap() {
 	}
 }
 
+// CrashBusy ends at once every process that is running an invocation, as a crash of the
+// function would (Lambda's SIGKILL on a fatal error): each invocation fails with
+// Runtime.ExitError and the process is replaced when next needed. It returns the request
+// IDs of the invocations it ended, sorted. Tests use it to see what a retry does after a
+// crash.
+func (p *Pool) CrashBusy() []string {
+	type victim struct {
+		inst *instance
+		pid  int
+	}
+	var victims []victim
+	var ids []string
+	p.mu.Lock()
+	for _, inst := range p.instances {
+		inst.mu.Lock()
+		if inst.current != nil && inst.pid != 0 {
+			victims = append(victims, victim{inst, inst.pid})
+			ids = append(ids, inst.current.id)
+		}
+		inst.mu.Unlock()
+	}
+	p.mu.Unlock()
+	for _, v := range victims {
+		killGroup(v.pid, syscall.SIGKILL)
+		<-v.inst.exited
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // Close kills every process and waits for them to exit. Invocations in
 // flight fail with ErrClosed.
 func (p *Pool) Close() error {
@@ -513,6 +555,7 @@ func (p *Pool) Close() error {
 	p.signal()
 	all := make([]*instance, 0, len(p.instances))
 	for _, inst := range p.instances {
+		inst.killed = true // a process ending now is part of the stop, not news
 		all = append(all, inst)
 	}
 	p.idle = nil
@@ -535,6 +578,7 @@ type instance struct {
 	pid     int
 	prefix  string
 	cmd     *exec.Cmd
+	out     *output
 	started time.Time
 	work    chan *invocation // at most one invocation waiting for /next
 	exited  chan struct{}    // closed when the process has exited
@@ -559,23 +603,33 @@ func (p *Pool) start(id int) (*instance, error) {
 		work:   make(chan *invocation, 1),
 		exited: make(chan struct{}),
 	}
+	out, err := newOutput(p.log.writer(inst.prefix))
+	if err != nil {
+		return nil, fmt.Errorf("lambdart: start %s: output pipe: %w", p.name, err)
+	}
+	go out.read()
+	inst.out = out
 	cmd := exec.Command(p.opts.Binary)
 	cmd.Dir = filepath.Dir(p.opts.Binary)
 	cmd.Env = p.environ(id)
-	out := p.log.writer(inst.prefix)
-	cmd.Stdout = out
-	cmd.Stderr = out
+	cmd.Stdout = out.w
+	cmd.Stderr = out.w
 	cmd.SysProcAttr = sysProcAttr()
-	cmd.WaitDelay = time.Second
 	inst.cmd = cmd
 	inst.started = time.Now()
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		out.close(0)
+		return nil, ErrClosed
+	}
 	p.instances[id] = inst
 	p.mu.Unlock()
 	if err := cmd.Start(); err != nil {
 		p.mu.Lock()
 		delete(p.instances, id)
 		p.mu.Unlock()
+		out.close(0)
 		close(inst.exited) // nothing to wait for: a kill racing with this start returns
 		return nil, fmt.Errorf("lambdart: start %s: %w", p.name, err)
 	}
@@ -592,10 +646,10 @@ func (p *Pool) start(id int) (*instance, error) {
 	go func() {
 		defer p.procs.Done()
 		err := cmd.Wait()
-		out.flush()
+		out.close(time.Second)
 		p.mu.Lock()
 		inst.waitErr = err
-		killed := inst.killed
+		killed := inst.killed || p.closed
 		delete(p.instances, id)
 		for i, idle := range p.idle {
 			if idle == inst {
@@ -734,7 +788,8 @@ func peakMemoryMB(pid int) int {
 	return 0
 }
 
-func newRequestID() string {
+// NewRequestID returns a new request ID in Lambda's form (a random UUID).
+func NewRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40

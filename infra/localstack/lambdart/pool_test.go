@@ -518,7 +518,7 @@ func TestBuildFailureShowsCompilerOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Build(context.Background(), tmpl, t.TempDir())
+	_, err = Build(context.Background(), tmpl, t.TempDir(), nil)
 	if err == nil {
 		t.Fatal("Build succeeded; want a compile error")
 	}
@@ -539,9 +539,14 @@ func TestBuildTemplateFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bins, err := Build(context.Background(), tmpl, dir)
+	var steps []BuildStep
+	bins, err := Build(context.Background(), tmpl, dir, func(s BuildStep) { steps = append(steps, s) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(steps) != 2 || steps[0] != (BuildStep{Function: "EchoFunction", Package: "./testdata/echo"}) ||
+		!steps[1].Done || steps[1].Function != "EchoFunction" || steps[1].Took <= 0 || steps[1].Err != nil {
+		t.Errorf("progress = %+v; want EchoFunction's start, then its end with the time it took", steps)
 	}
 	want := filepath.Join(dir, "EchoFunction", "bootstrap")
 	if bins["EchoFunction"] != want {
@@ -572,5 +577,148 @@ func TestInvokeHonoursContext(t *testing.T) {
 	b.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/?pid=test", nil)) // release the barrier
 	if err := <-first; err != nil {
 		t.Errorf("first invocation: %v", err)
+	}
+}
+
+// TestOutputBeforeEnd: what a process writes during an invocation is logged before the
+// invocation's END and REPORT lines, as CloudWatch shows it, however much it writes.
+func TestOutputBeforeEnd(t *testing.T) {
+	p := newTestPool(t, PoolOptions{})
+	const lines = 400
+	var ids []string
+	for range 5 {
+		resp, fnErr := invoke(t, p, fmt.Sprintf(`{"action":"log","lines":%d}`, lines))
+		var got struct {
+			RequestID string `json:"requestId"`
+		}
+		if fnErr != nil || json.Unmarshal(resp, &got) != nil || got.RequestID == "" {
+			t.Fatalf("log action = %s, %v", resp, fnErr)
+		}
+		ids = append(ids, got.RequestID)
+	}
+	log := p.log.String()
+	for _, id := range ids {
+		end := strings.Index(log, "| END RequestId: "+id)
+		if end < 0 {
+			t.Fatalf("no END line for %s", id)
+		}
+		if n := strings.Count(log[:end], " of "+id+" "); n != lines {
+			t.Errorf("%d of the %d lines of %s come before its END line; want all", n, lines, id)
+		}
+	}
+}
+
+// TestCloseIsQuiet: stopping a pool of several warm processes logs nothing about them (no
+// failed /next, no exit statuses).
+func TestCloseIsQuiet(t *testing.T) {
+	p := newTestPool(t, PoolOptions{})
+	b, url := newBarrier(t, 3)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { invoke(t, p, fmt.Sprintf(`{"action":"wait","url":%q}`, url)) })
+	}
+	wg.Wait()
+	if n := p.Instances(); n != 3 {
+		t.Fatalf("Instances() = %d; want 3", n)
+	}
+	before := len(p.log.String())
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if after := p.log.String()[before:]; after != "" {
+		t.Errorf("Close logged:\n%s\nwant nothing", after)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for pid := range b.pids {
+		n, _ := strconv.Atoi(pid)
+		if !processGone(n) {
+			t.Errorf("process %d survived Close", n)
+		}
+	}
+}
+
+// TestInvokeWithRequestID: the caller's request ID is the one the process and the report see,
+// on every invocation that carries it (Lambda's retries of an asynchronous invocation).
+func TestInvokeWithRequestID(t *testing.T) {
+	p := newTestPool(t, PoolOptions{})
+	id := NewRequestID()
+	for attempt := range 2 {
+		resp, fnErr, err := p.InvokeWithRequestID(context.Background(), id, []byte(`{"action":"context"}`))
+		if err != nil || fnErr != nil {
+			t.Fatalf("attempt %d: %v, %v", attempt, err, fnErr)
+		}
+		var got struct {
+			RequestID string `json:"requestId"`
+		}
+		if err := json.Unmarshal(resp, &got); err != nil || got.RequestID != id {
+			t.Errorf("attempt %d: the process saw request ID %q; want %q", attempt, got.RequestID, id)
+		}
+	}
+	for _, r := range p.Reports() {
+		if r.RequestID != id {
+			t.Errorf("report for request %s; want %s", r.RequestID, id)
+		}
+	}
+}
+
+// TestCrashBusy: CrashBusy ends the process running an invocation, which fails as a crash
+// does, and leaves idle processes alone; the next invocation gets a new process.
+func TestCrashBusy(t *testing.T) {
+	p := newTestPool(t, PoolOptions{})
+	// Two warm processes; then one of them busy, held at a barrier, and the other idle.
+	_, warm := newBarrier(t, 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { invoke(t, p, fmt.Sprintf(`{"action":"wait","url":%q}`, warm)) })
+	}
+	wg.Wait()
+	b, url := newBarrier(t, 2)
+	done := make(chan *FunctionError, 1)
+	go func() {
+		_, fnErr := invoke(t, p, fmt.Sprintf(`{"action":"wait","url":%q}`, url))
+		done <- fnErr
+	}()
+	b.waitActive(1)
+	ids := p.CrashBusy()
+	fnErr := <-done
+	if fnErr == nil || fnErr.Type != "Runtime.ExitError" || !strings.Contains(fnErr.Message, "signal: killed") {
+		t.Fatalf("the crashed invocation's error = %+v; want Runtime.ExitError, signal: killed", fnErr)
+	}
+	reports := p.Reports()
+	crashed := reports[len(reports)-1]
+	if len(ids) != 1 || ids[0] != crashed.RequestID || crashed.Status != "error" {
+		t.Errorf("CrashBusy = %v, report %+v; want the crashed request's ID and an error report", ids, crashed)
+	}
+	idle := reports[0].PID
+	if idle == crashed.PID {
+		idle = reports[1].PID
+	}
+	if processGone(idle) || !processGone(crashed.PID) {
+		t.Errorf("idle process %d gone = %v, busy process %d gone = %v; want only the busy one gone", idle, processGone(idle), crashed.PID, processGone(crashed.PID))
+	}
+	if got := p.CrashBusy(); len(got) != 0 {
+		t.Errorf("CrashBusy with nothing running = %v; want none", got)
+	}
+	if resp, fnErr := invoke(t, p, `{"action":"echo"}`); fnErr != nil || string(resp) != `{"action":"echo"}` {
+		t.Errorf("invoke after the crash = %s, %v", resp, fnErr)
+	}
+}
+
+// TestOutputMarks: a mark is taken out of a process's output wherever the pipe's reads split
+// it, and text that only looks like the start of a mark is kept.
+func TestOutputMarks(t *testing.T) {
+	mark := "\x00lambdart-mark-test-"
+	stream := "a\nb" + mark + fmt.Sprintf("%016x", 7) + "c\n\x00lam\n"
+	for split := range len(stream) + 1 {
+		var buf bytes.Buffer
+		o := &output{log: NewLineLog(&buf).writer("p"), mark: []byte(mark), changed: make(chan struct{})}
+		rest := o.scan([]byte(stream[:split]))
+		rest = o.scan(append(rest, stream[split:]...))
+		_, _ = o.log.Write(rest)
+		o.log.flush()
+		if want := "p | a\np | bc\np | \x00lam\n"; buf.String() != want || o.reached != 7 {
+			t.Errorf("split at %d: logged %q, reached mark %d; want %q, mark 7", split, buf.String(), o.reached, want)
+		}
 	}
 }

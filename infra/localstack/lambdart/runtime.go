@@ -50,7 +50,12 @@ func (p *Pool) handleNext(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	case <-p.closing:
-		apiError(w, http.StatusGone, "ShuttingDown", "the local stack is shutting down")
+		// Hold the request until Close kills the process: an answer would have the
+		// runtime log a failed /next and exit, noise on every stop.
+		select {
+		case <-r.Context().Done():
+		case <-inst.exited:
+		}
 		return
 	}
 	now := time.Now()
@@ -174,7 +179,7 @@ func (p *Pool) handleRegisterExtension(w http.ResponseWriter, r *http.Request) {
 	}
 	inst.extension.Store(true)
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Lambda-Extension-Identifier", newRequestID())
+	w.Header().Set("Lambda-Extension-Identifier", NewRequestID())
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"functionName":    p.name,
 		"functionVersion": "$LATEST",

@@ -1,6 +1,6 @@
 // Command echo is a test function for the local Lambda runtime. Its event
 // says what to do: {"action": "echo" | "env" | "sleep" | "wait" | "error" |
-// "panic" | "crash" | "context", ...}.
+// "panic" | "crash" | "context" | "log", ...}.
 package main
 
 import (
@@ -22,6 +22,7 @@ type request struct {
 	Ms      int    `json:"ms"`
 	Message string `json:"message"`
 	URL     string `json:"url"`
+	Lines   int    `json:"lines"`
 }
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -56,6 +57,17 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		panic(req.Message)
 	case "crash":
 		os.Exit(3)
+	case "log":
+		// Lines to stdout and stderr, then the answer: all of them belong before END.
+		lc, _ := lambdacontext.FromContext(ctx)
+		for i := range req.Lines {
+			out := os.Stdout
+			if i%2 == 1 {
+				out = os.Stderr
+			}
+			fmt.Fprintf(out, "line %d of %s %s\n", i+1, lc.AwsRequestID, strings.Repeat("x", 200))
+		}
+		return map[string]string{"requestId": lc.AwsRequestID}, nil
 	case "big":
 		return strings.Repeat("x", req.Ms), nil
 	case "context":
