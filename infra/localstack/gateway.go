@@ -249,14 +249,12 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := apiRequestID()
 	w.Header().Set("Apigw-Requestid", reqID)
 	status, fn := g.serve(w, r, reqID)
-	target := r.URL.Path
-	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
-	}
 	if fn == "" {
 		fn = "-"
 	}
-	g.stack.log.Printf("api", "%s %s %d %s %.1f ms", r.Method, target, status, fn, float64(time.Since(began).Microseconds())/1000)
+	// The path only, as the deployed API's access log has it: a query string may carry
+	// personal data (a search for a name or an email address).
+	g.stack.log.Printf("api", "%s %s %d %s %.1f ms", r.Method, r.URL.EscapedPath(), status, fn, float64(time.Since(began).Microseconds())/1000)
 }
 
 // serve answers r and returns the status and the function that served it.

@@ -318,6 +318,25 @@ func TestEventShape(t *testing.T) {
 	}
 }
 
+// TestAccessLogOmitsQuery: the gateway's access log has the method, path and status, never
+// the query string (a search may be for a person's name or email address).
+func TestAccessLogOmitsQuery(t *testing.T) {
+	st := startStack(t, testOptions(t))
+	if r := do(t, "GET", st.URL()+"/items/7?q=jane.doe%40example.org&email=jane@example.org", nil, nil); r.status != 200 {
+		t.Fatalf("status %d; want 200", r.status)
+	}
+	if err := st.Close(); err != nil { // every log line is written
+		t.Fatal(err)
+	}
+	log := st.log.String()
+	if !strings.Contains(log, "api | GET /items/7 200 WebFunction ") {
+		t.Errorf("log lacks the access line with method, path, status and function:\n%s", log)
+	}
+	if strings.Contains(log, "example.org") {
+		t.Errorf("log has the query string:\n%s", log)
+	}
+}
+
 func TestEventBody(t *testing.T) {
 	st := sharedStack(t)
 	binary := []byte{0xff, 0x00, 0x10, 'x'}
@@ -636,6 +655,9 @@ func TestS3TriggeredFailureIsRetried(t *testing.T) {
 	for _, r := range runs {
 		if r.Status != "error" {
 			t.Errorf("run status = %q; want error", r.Status)
+		}
+		if r.RequestID != runs[0].RequestID {
+			t.Errorf("retry under request ID %s; want the first attempt's %s (Lambda keeps it)", r.RequestID, runs[0].RequestID)
 		}
 	}
 	if st.AsyncFailures() != 1 {
