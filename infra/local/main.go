@@ -69,9 +69,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	began := time.Now()
+	start, measured := commandStarted(began)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	began := time.Now()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if !start.goRun.IsZero() {
+		go cancelWhenGoRunGone(ctx, cancel)
+	}
 	stack, err := localstack.Start(ctx, localstack.Options{
 		Root:             root,
 		Template:         tmplPath,
@@ -94,12 +100,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_ = stack.Close()
 		return err
 	}
-	printBanner(stdout, stack, token, *dynamo, time.Since(began))
+	printBanner(stdout, stack, token, *dynamo, readyText(start, measured, began, time.Now()))
 
 	<-ctx.Done()
 	stop() // a second Ctrl-C ends the process at once; the kernel still kills the functions
-	fmt.Fprintln(stderr, "stack | stopping")
-	return stack.Close()
+	if errors.Is(context.Cause(ctx), errGoRunGone) {
+		fmt.Fprintf(stderr, "stack | %v; stopping\n", errGoRunGone)
+	} else {
+		fmt.Fprintln(stderr, "stack | stopping")
+	}
+	if err := stack.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "stack | stopped")
+	return nil
 }
 
 // findRoot finds the checkout: the nearest directory at or above the
@@ -126,10 +140,10 @@ func findRoot() (root, tmpl string, err error) {
 	}
 }
 
-func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took time.Duration) {
+func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) {
 	t := s.Template()
 	api := s.URL()
-	fmt.Fprintf(w, "\nsectorhub local stack ready in %.1f s\n\n", took.Seconds())
+	fmt.Fprintf(w, "\nsectorhub local stack %s\n\n", ready)
 	fmt.Fprintf(w, "  HTTP API   %s   (index of routes and endpoints: %s/_local/)\n", api, api)
 	for _, r := range t.Routes {
 		if r.Method != "GET" {
@@ -137,6 +151,9 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took ti
 		}
 		auth := ""
 		if r.Authorizer != "" {
+			if strings.Contains(r.Path, "{") {
+				continue // no sample value works for a staff record's ID
+			}
 			auth = `-H "Authorization: Bearer $TOKEN" `
 		}
 		// A path parameter is shown with a sample value, so every line works as printed.
@@ -155,6 +172,8 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took ti
 		}
 		fmt.Fprintf(w, "             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=%s aws --endpoint-url %s s3 cp %s s3://%s/%s%s   (→ %s)\n",
 			t.Pseudo["AWS::Region"], s.S3URL(), file, s.Bucket(e.BucketLogicalID), e.Prefix, file, e.FunctionID)
+		fmt.Fprintf(w, "             curl -X PUT --data-binary @%s %s/%s/%s%s   (the same without the AWS CLI)\n",
+			file, s.S3URL(), s.Bucket(e.BucketLogicalID), e.Prefix, file)
 	}
 	fmt.Fprintf(w, "  SES        %s   (mail is captured, not sent)\n", s.SESURL())
 	fmt.Fprintf(w, "  Outbox     %s\n", s.OutboxURL())
@@ -167,6 +186,11 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo string, took ti
 		tables = append(tables, s.TableName(tb.LogicalID))
 	}
 	fmt.Fprintf(w, "  DynamoDB   %s   (%s) tables %s\n", s.DynamoDBEndpoint(), where, strings.Join(tables, ", "))
+	if dynamo == "" {
+		fmt.Fprintf(w, "  Data       in memory: lost when the stack stops; every start seeds the sample directory again\n")
+	} else {
+		fmt.Fprintf(w, "  Data       S3 in memory, lost when the stack stops; DynamoDB's stays at %s\n", dynamo)
+	}
 	fmt.Fprintf(w, "  Invoke     curl -d @event.json %s/_local/invoke/<LogicalId>   (%s)\n", api, strings.Join(s.FunctionIDs(), ", "))
 	fmt.Fprintf(w, "\n  Staff token, valid 12 h (go run ./infra/local token --email you@example.org makes more):\n  TOKEN=%s\n\nCtrl-C to stop.\n\n", token)
 }

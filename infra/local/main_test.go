@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,11 +185,114 @@ func TestRunServesTheProduct(t *testing.T) {
 		t.Errorf("staff route with the banner's token = %d; want 200", resp.StatusCode)
 	}
 
+	// The banner's upload without the AWS CLI works as printed (a plain PUT).
+	put := regexp.MustCompile(`curl -X PUT --data-binary @orgs.csv (http://\S+/directory/orgs.csv)`).FindStringSubmatch(banner)
+	if put == nil {
+		t.Errorf("banner lacks the curl upload:\n%s", banner)
+	} else {
+		req, _ := http.NewRequest(http.MethodPut, put[1], strings.NewReader("id,name,summary,regions\nzephyr,Zephyr,Housing,london\n"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("banner's curl upload = %d; want 200", resp.StatusCode)
+		}
+	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("run after cancel = %v; want nil", err)
 	}
+	if !strings.HasSuffix(stderr.String(), "stack | stopping\nstack | stopped\n") {
+		t.Errorf("the log does not end with the stopping and stopped lines")
+	}
 	if t.Failed() {
 		t.Logf("log:\n%s", stderr)
+	}
+}
+
+// TestStopIsClean runs the command as people do, with `go run`, scales a function out, and
+// stops it as a terminal's Ctrl-C does (SIGINT to the process group: `go run` ignores it and the
+// launcher stops) and as a process manager does (SIGTERM to `go run`, which dies at once without
+// passing it on). Either way the launcher stops, its log ends with one "stopped" line, and no
+// function process complains on the way out.
+func TestStopIsClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the whole stack twice")
+	}
+	root := testenv.RepoRoot(t)
+	cache := isolateCache(t) // one build directory for both runs
+	tests := []struct {
+		name string
+		stop func(goRun int) error
+	}{
+		{"Ctrl-C", func(goRun int) error { return syscall.Kill(-goRun, syscall.SIGINT) }},
+		{"SIGTERM to go run", func(goRun int) error { return syscall.Kill(goRun, syscall.SIGTERM) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command("go", "run", "./infra/local", "--addr", "127.0.0.1:0", "--s3-addr", "127.0.0.1:0", "--ses-addr", "127.0.0.1:0")
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a terminal's foreground group
+			stdout := &bannerWriter{ready: make(chan struct{})}
+			stderr := &testenv.Buffer{}
+			cmd.Stdout, cmd.Stderr = stdout, stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }() // returns once the launcher, too, has closed the output
+			t.Cleanup(func() {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				if t.Failed() {
+					t.Logf("log:\n%s", stderr)
+				}
+			})
+			select {
+			case <-stdout.ready:
+			case err := <-exited:
+				t.Fatalf("go run ended before the banner: %v\n%s", err, stderr)
+			}
+			api := regexp.MustCompile(`HTTP API\s+(http://\S+)`).FindStringSubmatch(stdout.String())
+			if api == nil {
+				t.Fatalf("banner lacks the API URL:\n%s", stdout)
+			}
+			// Scale out: concurrent searches start several instances of the function.
+			var wg sync.WaitGroup
+			for range 6 {
+				wg.Go(func() {
+					resp, err := http.Get(api[1] + "/directory/organisations?q=housing")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+				})
+			}
+			wg.Wait()
+			if err := tt.stop(cmd.Process.Pid); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-exited:
+			case <-time.After(2 * time.Minute): // a guard against a hang, not a measure
+				t.Fatalf("the launcher had not stopped 2 minutes after the signal")
+			}
+			log := stderr.String()
+			if !strings.HasSuffix(log, "stack | stopped\n") || strings.Count(log, "stopped") != 1 {
+				t.Errorf("the log does not end with one stopped line")
+			}
+			for _, noise := range []string{"failed to GET", "process exited", "exit status", "status code: 410"} {
+				if strings.Contains(log, noise) {
+					t.Errorf("the log has %q", noise)
+				}
+			}
+			if _, err := net.Dial("tcp", strings.TrimPrefix(api[1], "http://")); err == nil {
+				t.Errorf("the HTTP API still accepts connections after the stop")
+			}
+		})
 	}
 }
