@@ -273,6 +273,19 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 }
 
+// warmUp leaves n warm, idle processes in p: n invocations held at a barrier until all n
+// are running. It returns the barrier and its URL.
+func warmUp(tb testing.TB, p *testPool, n int) (*barrier, string) {
+	tb.Helper()
+	b, url := newBarrier(tb, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { invoke(tb, p, fmt.Sprintf(`{"action":"wait","url":%q}`, url)) })
+	}
+	wg.Wait()
+	return b, url
+}
+
 func TestConcurrentInvocationsStartInstances(t *testing.T) {
 	tests := []struct {
 		name                      string
@@ -453,12 +466,7 @@ func TestReportLines(t *testing.T) {
 
 func TestCloseLeavesNoProcesses(t *testing.T) {
 	p := newTestPool(t, PoolOptions{})
-	b, url := newBarrier(t, 2)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() { invoke(t, p, fmt.Sprintf(`{"action":"wait","url":%q}`, url)) })
-	}
-	wg.Wait()
+	b, url := warmUp(t, p, 2)
 	// Two idle processes now, and one busy in a third invocation that never
 	// returns before Close.
 	busy := make(chan error, 1)
@@ -612,12 +620,7 @@ func TestOutputBeforeEnd(t *testing.T) {
 // failed /next, no exit statuses).
 func TestCloseIsQuiet(t *testing.T) {
 	p := newTestPool(t, PoolOptions{})
-	b, url := newBarrier(t, 3)
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Go(func() { invoke(t, p, fmt.Sprintf(`{"action":"wait","url":%q}`, url)) })
-	}
-	wg.Wait()
+	b, _ := warmUp(t, p, 3)
 	if n := p.Instances(); n != 3 {
 		t.Fatalf("Instances() = %d; want 3", n)
 	}
@@ -667,12 +670,7 @@ func TestInvokeWithRequestID(t *testing.T) {
 func TestCrashBusy(t *testing.T) {
 	p := newTestPool(t, PoolOptions{})
 	// Two warm processes; then one of them busy, held at a barrier, and the other idle.
-	_, warm := newBarrier(t, 2)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() { invoke(t, p, fmt.Sprintf(`{"action":"wait","url":%q}`, warm)) })
-	}
-	wg.Wait()
+	warmUp(t, p, 2)
 	b, url := newBarrier(t, 2)
 	done := make(chan *FunctionError, 1)
 	go func() {
