@@ -41,15 +41,9 @@ bench:
 run:
 	$(GO) run ./infra/local
 
-## build: cross-compile every function as sam build does, to $(BUILDDIR)/<LogicalID>/bootstrap
+## build: cross-compile every function of template.yaml as sam build does, to $(BUILDDIR)/<LogicalID>/bootstrap
 build:
-	@set -e; for dir in functions/*/; do \
-		fn=$$(basename $$dir); \
-		id=$$(printf '%s' "$$fn" | awk '{ print toupper(substr($$0, 1, 1)) substr($$0, 2) "Function" }'); \
-		echo "build $$id <- ./functions/$$fn"; \
-		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
-			-o $(BUILDDIR)/$$id/bootstrap ./functions/$$fn; \
-	done
+	$(GO) run ./infra/build -o $(BUILDDIR)
 
 ## fuzz: run every fuzz target for FUZZTIME each: a count of executions (default 50000x: 3 s for
 ## the fastest target, 20-30 s for FuzzSearch on two busy cores), not a duration, which can fail

@@ -25,7 +25,7 @@ import (
 
 // s3Handler fronts s3local: it accepts virtual-hosted-style requests too
 // (bucket.127.0.0.1:4569) by rewriting them to path style, and it tells the
-// tracker which responses will be followed by an object-created notification,
+// tracker which responses will be followed by a notification (created or removed),
 // before the client can see the response, so that Drain cannot miss one.
 func (s *Stack) s3Handler(srv *s3local.Server, buckets []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,21 +44,24 @@ func (s *Stack) s3Handler(srv *s3local.Server, buckets []string) http.Handler {
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		srv.ServeHTTP(rec, r)
-		if rec.status/100 == 2 && createsObject(r) {
+		if rec.status/100 == 2 && notifies(r) {
 			s.async.expect(rec.Header().Get("x-amz-request-id"))
 		}
 	})
 }
 
-// createsObject reports whether a successful r creates an object, and so
-// is notified: PutObject, CopyObject and CompleteMultipartUpload.
-func createsObject(r *http.Request) bool {
+// notifies reports whether a successful r creates or removes an object, and
+// so is notified: PutObject, CopyObject, CompleteMultipartUpload,
+// DeleteObject and DeleteObjects.
+func notifies(r *http.Request) bool {
 	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if key == "" {
-		return false
-	}
 	q := r.URL.Query()
+	if key == "" {
+		return r.Method == http.MethodPost && q.Has("delete")
+	}
 	switch r.Method {
+	case http.MethodDelete:
+		return !q.Has("uploadId")
 	case http.MethodPut:
 		// PutObject and CopyObject carry no query but the SDK's x-id;
 		// parts and sub-resources (?uploadId, ?acl, ?tagging) do.
@@ -198,9 +201,9 @@ func (s *Stack) Drain(ctx context.Context) error {
 // (after their retries).
 func (s *Stack) AsyncFailures() int64 { return s.failures.Load() }
 
-// objectCreated delivers an S3 notification to every function whose S3
-// event matches it, asynchronously, as S3 and Lambda do.
-func (s *Stack) objectCreated(rec events.S3EventRecord) {
+// objectEvent delivers an S3 notification (an object created or removed) to
+// every function whose S3 event matches it, asynchronously, as S3 and Lambda do.
+func (s *Stack) objectEvent(rec events.S3EventRecord) {
 	key, err := url.QueryUnescape(rec.S3.Object.Key)
 	if err != nil {
 		key = rec.S3.Object.Key
@@ -300,42 +303,50 @@ func s3EventJSON(rec events.S3EventRecord) ([]byte, error) {
 	return json.Marshal(map[string]any{"Records": []any{m}})
 }
 
-// SeedKey is where the sample directory is uploaded at start.
-const SeedKey = "directory/sample-directory.csv"
-
-// seed uploads the sample directory through the S3 endpoint, as staff
-// would, and waits for the upload's function to publish it.
+// seed uploads the sample content of every kind (package seed) through the
+// S3 endpoint, as staff would, in key order, and waits for the functions
+// their keys trigger to publish them. A sample no function is triggered by
+// is skipped with a note.
 func (s *Stack) seed(ctx context.Context) error {
-	bucketID := ""
-	for _, e := range s.tmpl.S3Events {
-		if strings.HasPrefix(SeedKey, e.Prefix) && strings.HasSuffix(SeedKey, e.Suffix) {
-			bucketID = e.BucketLogicalID
-			break
-		}
-	}
-	if bucketID == "" {
-		s.log.Printf("stack", "seed: no function is triggered by %s; not seeding", SeedKey)
-		return nil
-	}
-	bucket := s.names[bucketID]
-	before := s.failures.Load()
-	client := s.S3Client()
-	_, err := client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:      aws.String(bucket),
-		Key:         aws.String(SeedKey),
-		Body:        bytes.NewReader(seed.DirectoryCSV),
-		ContentType: aws.String("text/csv"),
-	})
+	samples, err := seed.Uploads()
 	if err != nil {
-		return fmt.Errorf("seed: upload s3://%s/%s: %w", bucket, SeedKey, err)
-	}
-	if err := s.Drain(ctx); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	if s.failures.Load() != before {
-		return fmt.Errorf("seed: publishing s3://%s/%s failed (see the log above; --no-seed starts without it)", bucket, SeedKey)
+	client := s.S3Client()
+	before := s.failures.Load()
+	var keys []string
+	for _, u := range samples {
+		bucketID := ""
+		for _, e := range s.tmpl.S3Events {
+			if eventMatches(e.Events, "s3:"+s3local.EventPut) && strings.HasPrefix(u.Key, e.Prefix) && strings.HasSuffix(u.Key, e.Suffix) {
+				bucketID = e.BucketLogicalID
+				break
+			}
+		}
+		if bucketID == "" {
+			s.log.Printf("stack", "seed: no function is triggered by %s; not seeding it", u.Key)
+			continue
+		}
+		bucket := s.names[bucketID]
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: aws.String(bucket),
+			Key:    aws.String(u.Key),
+			Body:   bytes.NewReader(u.Body),
+		})
+		if err != nil {
+			return fmt.Errorf("seed: upload s3://%s/%s: %w", bucket, u.Key, err)
+		}
+		// One kind's samples may depend on another's (a case study names an organisation of
+		// the directory): each is published before the next is uploaded.
+		if err := s.Drain(ctx); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		if s.failures.Load() != before {
+			return fmt.Errorf("seed: publishing s3://%s/%s failed (see the log above; --no-seed starts without it)", bucket, u.Key)
+		}
+		keys = append(keys, u.Key)
 	}
-	s.log.Printf("stack", "seed: published s3://%s/%s", bucket, SeedKey)
+	s.log.Printf("stack", "seed: published %s", strings.Join(keys, ", "))
 	return nil
 }
 

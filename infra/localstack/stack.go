@@ -305,10 +305,10 @@ func (s *Stack) newS3() error {
 		buckets = append(buckets, s.names[b.LogicalID])
 	}
 	srv, err := s3local.New(s3local.Options{
-		Region:          s.tmpl.Pseudo["AWS::Region"],
-		Buckets:         buckets,
-		OnObjectCreated: s.objectCreated,
-		Logf:            func(format string, args ...any) { s.log.Printf("s3", format, args...) },
+		Region:  s.tmpl.Pseudo["AWS::Region"],
+		Buckets: buckets,
+		OnEvent: s.objectEvent,
+		Logf:    func(format string, args ...any) { s.log.Printf("s3", format, args...) },
 	})
 	if err != nil {
 		return err

@@ -798,9 +798,9 @@ func TestSeedPublishesThroughTheUploadPath(t *testing.T) {
 	opts.Seed = true
 	st := startStack(t, opts)
 	got := seen(t, st)
-	ev, ok := got[SeedKey]
+	ev, ok := got["directory/sample-directory.csv"]
 	if !ok {
-		t.Fatalf("after Start the upload function had seen %v; want %s", slices.Collect(maps.Keys(got)), SeedKey)
+		t.Fatalf("after Start the upload function had seen %v; want %s", slices.Collect(maps.Keys(got)), "directory/sample-directory.csv")
 	}
 	if size := ev.Records[0].S3.Object.Size; size == 0 {
 		t.Errorf("seeded object size = %d; want the sample directory", size)

@@ -4,9 +4,10 @@ package seed
 
 import (
 	"bytes"
-	_ "embed"
+	"embed"
 	"encoding/csv"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"strings"
 
@@ -17,8 +18,41 @@ import (
 // example.org addresses and phone numbers from Ofcom's ranges reserved for drama. The local
 // stack publishes it through the upload path so that a newcomer sees a working directory.
 //
-//go:embed directory.csv
+//go:embed uploads/directory/sample-directory.csv
 var DirectoryCSV []byte
+
+// uploads holds the sample content of every kind, each file at the key it is uploaded to:
+// uploads/directory/sample-directory.csv goes to directory/sample-directory.csv. A new kind
+// of content brings its samples by adding files under its prefix; nothing else changes.
+//
+//go:embed uploads
+var uploads embed.FS
+
+// Upload is one sample file and the key it is uploaded to.
+type Upload struct {
+	Key  string
+	Body []byte
+}
+
+// Uploads returns every sample upload, in key order.
+func Uploads() ([]Upload, error) {
+	var out []Upload
+	err := fs.WalkDir(uploads, "uploads", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := uploads.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, Upload{Key: strings.TrimPrefix(p, "uploads/"), Body: body})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read sample uploads: %w", err)
+	}
+	return out, nil
+}
 
 var (
 	places = []string{

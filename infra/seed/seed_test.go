@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"sectorhub/infra/seed"
@@ -61,5 +62,24 @@ func TestSynthetic(t *testing.T) {
 	}
 	if !bytes.Equal(data, seed.Synthetic(500)) {
 		t.Error("Synthetic(500) differs between calls; want the same output")
+	}
+}
+
+func TestUploadsByKey(t *testing.T) {
+	uploads, err := seed.Uploads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, u := range uploads {
+		if u.Key == "directory/sample-directory.csv" {
+			found = bytes.Equal(u.Body, seed.DirectoryCSV)
+		}
+		if strings.HasPrefix(u.Key, "uploads/") || strings.HasSuffix(u.Key, "/") || len(u.Body) == 0 {
+			t.Errorf("sample upload %q (%d bytes): want a key as uploaded, with content", u.Key, len(u.Body))
+		}
+	}
+	if !found {
+		t.Errorf("Uploads() = %d files; want directory/sample-directory.csv holding DirectoryCSV", len(uploads))
 	}
 }

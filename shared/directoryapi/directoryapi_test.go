@@ -60,7 +60,11 @@ func publish(t *testing.T, st *dynamo.Store, version string, csv []byte, at time
 	if err := st.WriteDirectoryVersion(ctx, version, orgs, at); err != nil {
 		t.Fatal(err)
 	}
-	rep := imports.Report{ID: version, Status: imports.Published, ReceivedAt: at, UploadedAt: at}
+	rep := imports.Report{Record: imports.Record{ID: version, Status: imports.Processing, ReceivedAt: at, UploadedAt: at, RequestID: "req-" + version}}
+	if _, ok, err := st.BeginImport(ctx, rep, at.Add(time.Hour), at); err != nil || !ok {
+		t.Fatalf("BeginImport(%s) = %v, %v", version, ok, err)
+	}
+	rep.Status = imports.Published
 	if ok, err := st.PublishDirectory(ctx, directory.Published{Version: version, Count: len(orgs), UploadedAt: at, PublishedAt: at}, rep); err != nil || !ok {
 		t.Fatalf("PublishDirectory(%s) = %v, %v", version, ok, err)
 	}
@@ -176,7 +180,11 @@ func TestIncompleteSnapshotIsNotServed(t *testing.T) {
 		if err := st.WriteDirectoryVersion(ctx, "partial", orgs, at); err != nil {
 			t.Fatal(err)
 		}
-		rep := imports.Report{ID: "partial", Status: imports.Published, ReceivedAt: at, UploadedAt: at}
+		rep := imports.Report{Record: imports.Record{ID: "partial", Status: imports.Processing, ReceivedAt: at, UploadedAt: at, RequestID: "req-partial"}}
+		if _, ok, err := st.BeginImport(ctx, rep, at.Add(time.Hour), at); err != nil || !ok {
+			t.Fatalf("BeginImport = %v, %v", ok, err)
+		}
+		rep.Status = imports.Published
 		if _, err := st.PublishDirectory(ctx, directory.Published{Version: "partial", Count: 5, UploadedAt: at}, rep); err != nil {
 			t.Fatal(err)
 		}

@@ -102,17 +102,24 @@ func (s *Store) parallelBatchWrite(ctx context.Context, reqs []types.WriteReques
 
 // PublishDirectory makes version p the live directory and records rep (its import, with
 // status Published) in one transaction: Put pk=DIRECTORY sk=CURRENT on condition that the
-// current version was uploaded no later than p (or there is none), and Put the import record.
-// published is false, and nothing is written, when a later upload is already live.
+// current version was uploaded no later than p (or there is none), and FinishImportPut of the
+// import record (on condition that the import is processing and held by rep's request).
+// published is false, and nothing is written, when a later upload is already live; the error
+// is imports.ErrLeaseLost, and nothing is written, when the import is no longer this
+// request's.
 //
 // The condition is read first, so that a stale upload (the usual way it fails) costs a read
 // rather than a cancelled transaction, which DynamoDB bills as writes; the transaction's own
-// condition still guards against a concurrent publish.
+// condition still guards against a concurrent publish (beforePublish lets a test step in
+// between the two).
 func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep imports.Report) (published bool, err error) {
 	if live, ok, err := s.LiveDirectory(ctx); err != nil {
 		return false, err
 	} else if ok && live.UploadedAt.After(p.UploadedAt) {
 		return false, nil
+	}
+	if s.beforePublish != nil {
+		s.beforePublish()
 	}
 	cur, err := attributevalue.MarshalMapWithOptions(p, jsonTags)
 	if err != nil {
@@ -126,7 +133,7 @@ func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep
 	if err != nil {
 		return false, fmt.Errorf("build publish condition: %w", err)
 	}
-	repItem, err := importItem(rep)
+	finish, err := s.FinishImportPut(rep)
 	if err != nil {
 		return false, err
 	}
@@ -138,12 +145,14 @@ func (s *Store) PublishDirectory(ctx context.Context, p directory.Published, rep
 			ExpressionAttributeNames:  expr.Names(),
 			ExpressionAttributeValues: expr.Values(),
 		}},
-		{Put: &types.Put{TableName: &s.table, Item: repItem}},
+		{Put: finish},
 	}})
-	if conditionFailed(err) {
+	switch failed := failedConditions(err); {
+	case failed[1]:
+		return false, fmt.Errorf("publish directory %s: %w", p.Version, imports.ErrLeaseLost)
+	case failed[0]:
 		return false, nil
-	}
-	if err != nil {
+	case err != nil:
 		return false, fmt.Errorf("publish directory %s: %w", p.Version, err)
 	}
 	return true, nil

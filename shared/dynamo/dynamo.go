@@ -34,6 +34,8 @@ import (
 type Store struct {
 	db    *dynamodb.Client
 	table string
+	// beforePublish, if set (by tests), runs between PublishDirectory's read and its write.
+	beforePublish func()
 }
 
 // New returns a Store on table.
@@ -125,6 +127,22 @@ func conditionFailed(err error) bool {
 		}
 	}
 	return false
+}
+
+// failedConditions returns which items of a cancelled transaction failed their condition,
+// by position; it is empty for any other error (or none).
+func failedConditions(err error) map[int]bool {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil
+	}
+	failed := map[int]bool{}
+	for i, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			failed[i] = true
+		}
+	}
+	return failed
 }
 
 // NewClient returns a DynamoDB client for a function, configured from its environment

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -35,12 +36,39 @@ func publish(tb testing.TB, st *dynamo.Store, version string, orgs []directory.O
 	if err := st.WriteDirectoryVersion(ctx, version, orgs, uploaded); err != nil {
 		tb.Fatalf("WriteDirectoryVersion(%s): %v", version, err)
 	}
-	rep := imports.Report{ID: version, Key: "directory/" + version + ".csv", Status: imports.Published, ReceivedAt: uploaded, UploadedAt: uploaded}
+	rep := claim(tb, st, report(version, "directory/"+version+".csv", uploaded))
+	rep.Status = imports.Published
+	rep.UploadedAt = uploaded
 	ok, err := st.PublishDirectory(ctx, directory.Published{Version: version, Count: len(orgs), PublishedAt: uploaded, UploadedAt: uploaded}, rep)
 	if err != nil {
 		tb.Fatalf("PublishDirectory(%s): %v", version, err)
 	}
 	return ok
+}
+
+// report returns a new import record for key, received at.
+func report(id, key string, at time.Time) imports.Report {
+	return imports.Report{Record: imports.Record{ID: id, Kind: "directory", Key: key, Status: imports.Processing, ReceivedAt: at}, Problems: []imports.Problem{}}
+}
+
+// claim begins rep's import for request "req-<id>" and returns rep as claimed.
+func claim(tb testing.TB, st *dynamo.Store, rep imports.Report) imports.Report {
+	tb.Helper()
+	rep.RequestID = "req-" + rep.ID
+	if _, ok, err := st.BeginImport(context.Background(), rep, rep.ReceivedAt.Add(time.Hour), rep.ReceivedAt); err != nil || !ok {
+		tb.Fatalf("BeginImport(%s) = %v, %v; want claimed", rep.ID, ok, err)
+	}
+	return rep
+}
+
+// finish records rep (claimed first) as ended in status.
+func finish(tb testing.TB, st *dynamo.Store, rep imports.Report, status imports.Status) {
+	tb.Helper()
+	rep = claim(tb, st, rep)
+	rep.Status = status
+	if err := st.FinishImport(context.Background(), rep); err != nil {
+		tb.Fatalf("FinishImport(%s): %v", rep.ID, err)
+	}
 }
 
 func TestDirectoryVersions(t *testing.T) {
@@ -146,7 +174,7 @@ func TestBeginImport(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		ctx := context.Background()
 		st := dynamo.New(db, table)
-		rep := imports.Report{ID: "imp1", Key: "directory/a.csv", Status: imports.Processing, ReceivedAt: t0, Problems: []directory.Problem{}}
+		rep := report("imp1", "directory/a.csv", t0)
 		lease := t0.Add(time.Minute)
 
 		steps := []struct {
@@ -181,10 +209,25 @@ func TestBeginImport(t *testing.T) {
 
 		done := rep
 		done.Status = imports.Rejected
-		done.Problems = []directory.Problem{{Line: 2, Column: "name", Message: "name is required"}}
+		done.Problems = []imports.Problem{{Line: 2, Column: "name", Message: "name is required"}}
 		done.ProblemCount = 1
+		// req-1 lost its lease to req-2: its outcome is refused and changes nothing.
+		done.RequestID = "req-1"
+		if err := st.FinishImport(ctx, done); !errors.Is(err, imports.ErrLeaseLost) {
+			t.Fatalf("FinishImport by a request that lost the lease = %v; want ErrLeaseLost", err)
+		}
+		if cur, _, _ := st.ImportByID(ctx, rep.ID); cur.Status != imports.Processing || cur.RequestID != "req-2" {
+			t.Fatalf("after a refused finish, import = %s by %q; want processing by req-2", cur.Status, cur.RequestID)
+		}
+		done.RequestID = "req-2"
 		if err := st.FinishImport(ctx, done); err != nil {
 			t.Fatal(err)
+		}
+		// Finished: no second outcome, even from the holder.
+		twice := done
+		twice.Status = imports.Published
+		if err := st.FinishImport(ctx, twice); !errors.Is(err, imports.ErrLeaseLost) {
+			t.Fatalf("FinishImport of a finished import = %v; want ErrLeaseLost", err)
 		}
 		again := rep
 		again.RequestID = "req-3"
@@ -203,21 +246,12 @@ func TestImportsNewestFirst(t *testing.T) {
 		ctx := context.Background()
 		st := dynamo.New(db, table)
 		for i := range 5 {
-			rep := imports.Report{
-				ID:         fmt.Sprintf("imp%d", i),
-				Key:        fmt.Sprintf("directory/%d.csv", i),
-				Status:     imports.Published,
-				ReceivedAt: t0.Add(time.Duration(i) * time.Minute),
-				Problems:   []directory.Problem{},
-			}
-			if err := st.FinishImport(ctx, rep); err != nil {
-				t.Fatal(err)
-			}
+			finish(t, st, report(fmt.Sprintf("imp%d", i), fmt.Sprintf("directory/%d.csv", i), t0.Add(time.Duration(i)*time.Minute)), imports.Published)
 		}
 		var ids []string
 		cursor := ""
 		for page := 0; ; page++ {
-			reps, next, err := st.Imports(ctx, 2, cursor)
+			reps, next, err := st.Imports(ctx, imports.Filter{}, 2, cursor)
 			if err != nil {
 				t.Fatalf("Imports page %d: %v", page, err)
 			}
@@ -237,7 +271,7 @@ func TestImportsNewestFirst(t *testing.T) {
 		}
 
 		for _, bad := range []string{"!!!", "bm90LWEtY3Vyc29y", "MjAyNi0xMS0wMlQwOTozMDowMC4wMDAwMDAwMDBaIw"} {
-			if _, _, err := st.Imports(ctx, 2, bad); apperr.Code(err) != apperr.Invalid {
+			if _, _, err := st.Imports(ctx, imports.Filter{}, 2, bad); apperr.Code(err) != apperr.Invalid {
 				t.Errorf("Imports(cursor %q) error = %v; want invalid_parameter", bad, err)
 			}
 		}

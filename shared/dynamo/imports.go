@@ -36,7 +36,7 @@ const storedProblemBytes = 100 << 10
 func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
 	size := 0
 	for i, p := range rep.Problems {
-		size += len(p.Column) + len(p.Message) + 32
+		size += len(p.Column) + len(p.Field) + len(p.Message) + 32
 		if i == imports.StoredProblems || size > storedProblemBytes {
 			rep.Problems = rep.Problems[:i]
 			break
@@ -46,10 +46,15 @@ func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode import %s: %w", rep.ID, err)
 	}
+	if len(rep.Problems) == 0 {
+		// No empty list stored: ImportByID reads it back as []. (The embedded minidyn also
+		// corrupts empty lists when it rolls a cancelled transaction back.)
+		delete(item, "problems")
+	}
 	item["pk"] = &types.AttributeValueMemberS{Value: importPKPrefix + rep.ID}
 	item["sk"] = &types.AttributeValueMemberS{Value: importSK}
 	item["gsi1pk"] = &types.AttributeValueMemberS{Value: importsGSIPK}
-	item["gsi1sk"] = &types.AttributeValueMemberS{Value: timeKey(rep.ReceivedAt) + "#" + rep.ID}
+	item["gsi1sk"] = &types.AttributeValueMemberS{Value: importsSortKey(rep.Record)}
 	item["expires_at"] = &types.AttributeValueMemberN{Value: fmt.Sprint(rep.ReceivedAt.Add(importRetention).Unix())}
 	return item, nil
 }
@@ -102,16 +107,51 @@ func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil,
 	return existing, false, nil
 }
 
-// FinishImport records an import's final state: PutItem pk=IMPORT#<id> sk=IMPORT.
+// FinishImport records an import's outcome: PutItem pk=IMPORT#<id> sk=IMPORT, on condition
+// that the import is still processing and held by rep.RequestID. Otherwise nothing is written
+// and the error is imports.ErrLeaseLost.
 func (s *Store) FinishImport(ctx context.Context, rep imports.Report) error {
-	item, err := importItem(rep)
+	put, err := s.FinishImportPut(rep)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 put.TableName,
+		Item:                      put.Item,
+		ConditionExpression:       put.ConditionExpression,
+		ExpressionAttributeNames:  put.ExpressionAttributeNames,
+		ExpressionAttributeValues: put.ExpressionAttributeValues,
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("finish import %s: %w", rep.ID, imports.ErrLeaseLost)
+	}
+	if err != nil {
 		return fmt.Errorf("finish import %s: %w", rep.ID, err)
 	}
 	return nil
+}
+
+// FinishImportPut is FinishImport as one Put of a transaction, for a kind that records the
+// outcome together with what it publishes: the transaction is cancelled (see leaseLost) unless
+// the import is processing and held by rep.RequestID.
+func (s *Store) FinishImportPut(rep imports.Report) (*types.Put, error) {
+	item, err := importItem(rep)
+	if err != nil {
+		return nil, err
+	}
+	cond := expression.Name("status").Equal(expression.Value(string(imports.Processing))).
+		And(expression.Name("request_id").Equal(expression.Value(rep.RequestID)))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build finish condition: %w", err)
+	}
+	return &types.Put{
+		TableName:                 &s.table,
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}, nil
 }
 
 // ImportByID returns one import record: GetItem pk=IMPORT#<id> sk=IMPORT.
@@ -130,47 +170,91 @@ func (s *Store) ImportByID(ctx context.Context, id string) (rep imports.Report, 
 	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &rep, jsonTagsDecode); err != nil {
 		return rep, false, fmt.Errorf("decode import %s: %w", id, err)
 	}
+	if rep.Problems == nil {
+		rep.Problems = []imports.Problem{}
+	}
 	return rep, true, nil
 }
 
-// Imports lists import records newest first, limit at a time: Query gsi1 gsi1pk=IMPORTS,
-// descending. cursor is the opaque next value from the previous page ("" for the first);
-// next is "" on the last page.
-func (s *Store) Imports(ctx context.Context, limit int, cursor string) (reps []imports.Report, next string, err error) {
+// importsPages bounds how many pages of the imports list one filtered request reads looking
+// for matches, so that a rare filter costs a bounded read and a cursor rather than a long one.
+const importsPages = 5
+
+// Imports lists import records newest first, limit at a time, without their problems
+// (ImportByID has them): Query gsi1 gsi1pk=IMPORTS, descending, with a filter on kind and
+// status when f asks for one. gsi1 projects only the record's fields, not its problems. cursor
+// is the opaque next value from the previous page ("" for the first); next is "" on the last
+// page. A filtered page may hold fewer than limit records with a next cursor: the list goes on.
+//
+// Import records are few (a handful a week, each kept importRetention), so filtering the
+// partition is cheap; each request reads at most importsPages pages of it.
+func (s *Store) Imports(ctx context.Context, f imports.Filter, limit int, cursor string) (recs []imports.Record, next string, err error) {
+	b := expression.NewBuilder().WithKeyCondition(expression.Key("gsi1pk").Equal(expression.Value(importsGSIPK)))
+	var conds []expression.ConditionBuilder
+	if f.Kind != "" {
+		conds = append(conds, expression.Name("kind").Equal(expression.Value(f.Kind)))
+	}
+	if f.Status != "" {
+		conds = append(conds, expression.Name("status").Equal(expression.Value(string(f.Status))))
+	}
+	switch len(conds) {
+	case 1:
+		b = b.WithFilter(conds[0])
+	case 2:
+		b = b.WithFilter(conds[0].And(conds[1]))
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("build imports query: %w", err)
+	}
 	in := &dynamodb.QueryInput{
-		TableName:              &s.table,
-		IndexName:              aws.String(gsi1),
-		KeyConditionExpression: aws.String("gsi1pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: importsGSIPK},
-		},
-		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(limit)),
+		TableName:                 &s.table,
+		IndexName:                 aws.String(gsi1),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
 	}
 	if cursor != "" {
-		start, err := decodeImportsCursor(cursor)
-		if err != nil {
+		if in.ExclusiveStartKey, err = decodeImportsCursor(cursor); err != nil {
 			return nil, "", err
 		}
-		in.ExclusiveStartKey = start
 	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return nil, "", fmt.Errorf("query imports: %w", err)
-	}
-	reps = make([]imports.Report, 0, len(out.Items))
-	for _, item := range out.Items {
-		var rep imports.Report
-		if err := attributevalue.UnmarshalMapWithOptions(item, &rep, jsonTagsDecode); err != nil {
-			return nil, "", fmt.Errorf("decode import: %w", err)
+	recs = make([]imports.Record, 0, limit)
+	for page := 0; page < importsPages; page++ {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("query imports: %w", err)
 		}
-		reps = append(reps, rep)
+		for i, item := range out.Items {
+			var rec imports.Record
+			if err := attributevalue.UnmarshalMapWithOptions(item, &rec, jsonTagsDecode); err != nil {
+				return nil, "", fmt.Errorf("decode import: %w", err)
+			}
+			recs = append(recs, rec)
+			if len(recs) == limit {
+				if i < len(out.Items)-1 || out.LastEvaluatedKey != nil {
+					next = encodeImportsCursor(importsGSIKey(rec))
+				}
+				return recs, next, nil
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return recs, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	if out.LastEvaluatedKey != nil {
-		next = encodeImportsCursor(out.LastEvaluatedKey)
-	}
-	return reps, next, nil
+	return recs, encodeImportsCursor(in.ExclusiveStartKey), nil
 }
+
+// importsGSIKey is the gsi1 sort key of a record, as a key map the cursor encodes.
+func importsGSIKey(rec imports.Record) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"gsi1sk": &types.AttributeValueMemberS{Value: importsSortKey(rec)}}
+}
+
+func importsSortKey(rec imports.Record) string { return timeKey(rec.ReceivedAt) + "#" + rec.ID }
 
 // The imports cursor carries the last item's gsi1sk and id; the fixed parts of the key are
 // rebuilt on decoding, so a client cannot steer the query to another partition.

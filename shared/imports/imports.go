@@ -1,14 +1,14 @@
-// Package imports describes the record kept of every staff upload: what was received, what
-// validation found, and whether it was published. The same report is stored in DynamoDB
-// (listed by GET /staff/imports) and written to the uploads bucket beside the upload.
+// Package imports describes the record kept of every staff upload, whatever its kind: what was
+// received, what validation found, and whether it was published. The same report is stored in
+// DynamoDB (listed by GET /staff/imports) and written to the uploads bucket beside the upload.
+// It knows nothing of any kind of content: each kind counts its items and names its version.
 package imports
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
-
-	"sectorhub/shared/directory"
 )
 
 // Status is where an import stands.
@@ -18,47 +18,95 @@ type Status string
 const (
 	// Processing: received and being validated or published (or interrupted; a retry resumes it).
 	Processing Status = "processing"
-	// Published: valid and now the live directory.
+	// Published: valid and now live.
 	Published Status = "published"
 	// Rejected: invalid; nothing was published and Problems says why.
 	Rejected Status = "rejected"
-	// Superseded: valid, but a file uploaded later was already published, so this one was not.
+	// Superseded: valid, but a later upload (or removal) of the same content was already live,
+	// so this one changed nothing.
 	Superseded Status = "superseded"
+	// Removed: the object was deleted from the bucket and its content unpublished.
+	Removed Status = "removed"
+	// Failed: the upload could not be read for a reason a retry cannot cure (the object was
+	// deleted or replaced before it was read); Problems says what to do.
+	Failed Status = "failed"
 )
 
+// Statuses lists every status, for validating filters.
+var Statuses = []Status{Processing, Published, Rejected, Superseded, Removed, Failed}
+
 // Done reports whether an import in status s needs no more work.
-func (s Status) Done() bool { return s == Published || s == Rejected || s == Superseded }
+func (s Status) Done() bool { return s != Processing }
+
+// ErrLeaseLost is returned by a store asked to record an import's outcome when the import is no
+// longer held by the request recording it (its lease ran out and another request took it over,
+// or it is already finished). Nothing was written.
+var ErrLeaseLost = errors.New("the import is no longer held by this request")
 
 // StoredProblems is how many problems the DynamoDB record keeps (an item is limited to
-// 400 KB); the report in the bucket lists all of them (up to directory.MaxProblems).
+// 400 KB); the report in the bucket lists all a kind lists (up to MaxProblems).
 const StoredProblems = 100
 
-// Report is the record of one upload.
-type Report struct {
-	ID               string              `json:"id"`
-	Kind             string              `json:"kind"`
-	Bucket           string              `json:"bucket"`
-	Key              string              `json:"key"`
-	VersionID        string              `json:"version_id,omitempty"`
-	ETag             string              `json:"etag,omitempty"`
-	Size             int64               `json:"size"`
-	Status           Status              `json:"status"`
-	UploadedAt       time.Time           `json:"uploaded_at"`
-	ReceivedAt       time.Time           `json:"received_at"`
-	FinishedAt       *time.Time          `json:"finished_at,omitempty"`
-	Organisations    int                 `json:"organisations"`
-	ProblemCount     int                 `json:"problem_count"`
-	Problems         []directory.Problem `json:"problems"`
-	ReportKey        string              `json:"report_key"`
-	DirectoryVersion string              `json:"directory_version,omitempty"`
+// MaxProblems is the most problems a kind lists in a report; ProblemCount counts them all.
+const MaxProblems = 1000
+
+// Problem is one thing wrong with an upload, reported to the member of staff who uploaded it.
+// Line is the file's line (1-based), or 0 for a problem with the whole file. Column names a
+// column of a table (CSV); Field names a field of a document (front matter). Either or
+// neither is set.
+type Problem struct {
+	Line    int    `json:"line"`
+	Column  string `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Record is an import as the staff imports list shows it: everything but the problems, which
+// only ImportByID (and the report in the bucket) carries.
+type Record struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Bucket     string     `json:"bucket"`
+	Key        string     `json:"key"`
+	VersionID  string     `json:"version_id,omitempty"`
+	ETag       string     `json:"etag,omitempty"`
+	Size       int64      `json:"size"`
+	Status     Status     `json:"status"`
+	UploadedAt time.Time  `json:"uploaded_at"`
+	ReceivedAt time.Time  `json:"received_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// Items is how many items (organisations, case studies, subscribers...) the upload holds
+	// when it is valid; Version names what was published, when the kind versions its content.
+	Items        int    `json:"items"`
+	Version      string `json:"version,omitempty"`
+	ProblemCount int    `json:"problem_count"`
+	ReportKey    string `json:"report_key"`
 	// RequestID is the Lambda request that handled the upload, to find its logs.
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// ID derives an import's identifier from the object it is about, so that a re-delivered S3
-// event (same bucket, key and object version) maps to the same import.
-func ID(bucket, key, versionID, etag string) string {
-	sum := sha256.Sum256([]byte(bucket + "\x00" + key + "\x00" + versionID + "\x00" + etag))
+// Filter narrows the imports list; empty fields match everything.
+type Filter struct {
+	Kind   string
+	Status Status
+}
+
+// Report is the record of one upload with its problems: the report written to the bucket and
+// returned by GET /staff/imports/{id}. Problems is never nil.
+type Report struct {
+	Record
+	Problems []Problem `json:"problems"`
+}
+
+// ID derives an import's identifier from the event it is about, so that a re-delivered S3
+// event (same bucket, key and object version) maps to the same import. removed tells a
+// removal from a creation.
+func ID(bucket, key, versionID, etag string, removed bool) string {
+	what := "created"
+	if removed {
+		what = "removed"
+	}
+	sum := sha256.Sum256([]byte(bucket + "\x00" + key + "\x00" + versionID + "\x00" + etag + "\x00" + what))
 	return hex.EncodeToString(sum[:10])
 }
 

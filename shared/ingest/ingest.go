@@ -1,12 +1,18 @@
-// Package ingest turns staff uploads into published content. An upload of directory/*.csv to
-// the uploads bucket is the complete directory: it is validated as a whole, and published
-// only if every row is valid (all or nothing). Every upload gets a report, written to
-// reports/<key>.json in the bucket and recorded in DynamoDB for GET /staff/imports.
+// Package ingest is the lifecycle every staff upload goes through, whatever its kind: an S3
+// event for an object in the uploads bucket is claimed (once per object version, under a
+// lease), the object is validated as a whole by its kind, published only if every part of it is
+// valid (all or nothing), and reported: to reports/<key>.json in the bucket and to the import
+// record that GET /staff/imports lists.
+//
+// The lifecycle knows nothing of any kind of content. Each kind (the directory's CSV, case
+// studies' Markdown, ...) brings a Kind: its parser and its publisher. Each kind has its own
+// function and S3 trigger in template.yaml, filtered to its prefix of the bucket, so adding a
+// kind edits nothing here.
 //
 // S3 may deliver an event twice and Lambda retries failed asynchronous invocations, so
 // handling is idempotent: an import is keyed by the object version it reads (imports.ID), a
-// finished import is never redone, and a retry of an interrupted one rewrites the same
-// version's items before switching the directory pointer once.
+// finished import is never redone, and a retry of an interrupted one (Lambda keeps the request
+// ID when it retries) resumes it.
 package ingest
 
 import (
@@ -16,49 +22,106 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"sectorhub/shared/directory"
 	"sectorhub/shared/imports"
 	"sectorhub/shared/objects"
 )
 
 // Lease is how long an import is claimed by the invocation working on it before another may
-// take it over: longer than IngestFunction's timeout in template.yaml.
+// take it over: longer than any ingest function's timeout in template.yaml.
 const Lease = 6 * time.Minute
 
 // Objects reads uploads and writes reports.
 type Objects interface {
+	// Open returns one version of an object, failing reads past max bytes with
+	// objects.ErrTooLarge, and failing with objects.ErrNotFound when the version does not exist.
 	Open(ctx context.Context, bucket, key, versionID string, max int64) (io.ReadCloser, error)
 	PutJSON(ctx context.Context, bucket, key string, body []byte) error
 }
 
-// Store records imports and publishes directory versions.
+// Store keeps the import records. Both methods are conditional writes.
 type Store interface {
-	BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (imports.Report, bool, error)
+	// BeginImport claims an import for rep.RequestID until leaseUntil: it succeeds (proceed)
+	// when there is no record, or the record is still processing and either held by the same
+	// request or its lease has run out. Otherwise it returns the record that stopped it.
+	BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (existing imports.Report, proceed bool, err error)
+	// FinishImport records the outcome, only if the import is processing and held by
+	// rep.RequestID; otherwise it fails with imports.ErrLeaseLost.
 	FinishImport(ctx context.Context, rep imports.Report) error
-	LiveDirectory(ctx context.Context) (directory.Published, bool, error)
-	WriteDirectoryVersion(ctx context.Context, version string, orgs []directory.Organisation, now time.Time) error
-	PublishDirectory(ctx context.Context, p directory.Published, rep imports.Report) (bool, error)
-	PruneDirectoryVersions(ctx context.Context, live, previous string, writtenBefore time.Time) error
 }
 
-// Importer handles S3 events from the uploads bucket.
-type Importer struct {
+// Upload is the object an event is about.
+type Upload struct {
+	Bucket    string
+	Key       string
+	VersionID string
+	ETag      string
+	Size      int64
+	// At is when S3 received the write or the removal (the event time): kinds compare it to
+	// decide which of two uploads of the same content is the later one.
+	At time.Time
+}
+
+// Parsed is what a kind found in an upload.
+type Parsed[T any] struct {
+	Content  T                 // what to publish; used only when Problems is empty
+	Items    int               // how many items the content holds
+	Problems []imports.Problem // every problem, in file order, up to imports.MaxProblems listed
+	// ProblemTotal counts every problem found, listed or not (0 means len(Problems)).
+	ProblemTotal int
+}
+
+// Kind is one kind of content uploaded under its own prefix of the bucket.
+type Kind[T any] interface {
+	// Name is the kind in reports and in GET /staff/imports?kind= ("directory").
+	Name() string
+	// Prefix is the kind's folder of the bucket ("directory/"). Its S3 trigger in the template
+	// filters on it; the Importer also ignores keys outside it.
+	Prefix() string
+	// MaxBytes is the largest upload the kind reads; a larger one is rejected unread.
+	MaxBytes() int64
+	// Check refuses an upload by its key before it is read (the wrong kind of file, a name
+	// that is not allowed), returning the problems; nil means read it.
+	Check(u Upload) []imports.Problem
+	// Parse reads and validates a whole upload. Problems reject it; err is for failures worth
+	// retrying (the service, not the file).
+	Parse(ctx context.Context, u Upload, body io.Reader) (Parsed[T], error)
+	// Publish makes valid content live. rep is the import's record as it stands once published
+	// (status Published, Items set); Publish may set Version and must return the record as it
+	// ends: Published, or Superseded when a later upload of the same content is already live.
+	// When recorded is true, Publish has written the record itself, in the same transaction
+	// as its switch (see dynamo.Store.FinishImportPut); otherwise the lifecycle records it.
+	// Publishing the same upload again (a retry) must be harmless.
+	Publish(ctx context.Context, u Upload, content T, rep imports.Report) (done imports.Report, recorded bool, err error)
+}
+
+// Remover is a Kind whose content is unpublished by deleting its object (S3 ObjectRemoved).
+type Remover interface {
+	// Remove unpublishes what u's key published, unless something uploaded after u.At is
+	// live. It returns the record as it ends (Removed or Superseded) and whether it recorded it
+	// itself, as Publish does.
+	Remove(ctx context.Context, u Upload, rep imports.Report) (done imports.Report, recorded bool, err error)
+}
+
+// Importer handles the S3 events of one kind of content.
+type Importer[T any] struct {
 	Bucket  string // the uploads bucket; events from any other bucket are ignored
+	Kind    Kind[T]
 	Objects Objects
 	Store   Store
 	Log     *slog.Logger
 	Now     func() time.Time
 }
 
-// HandleS3 is the Lambda handler for the bucket's ObjectCreated events. It returns an error
-// only for failures worth retrying (the service, not the file); Lambda then retries the event.
-func (im *Importer) HandleS3(ctx context.Context, ev events.S3Event) error {
+// HandleS3 is the Lambda handler for the kind's S3 events. It returns an error only for
+// failures worth retrying (the service, not the file); Lambda then retries the event.
+func (im *Importer[T]) HandleS3(ctx context.Context, ev events.S3Event) error {
 	var errs []error
 	for _, rec := range ev.Records {
 		if err := im.handle(ctx, rec); err != nil {
@@ -68,40 +131,41 @@ func (im *Importer) HandleS3(ctx context.Context, ev events.S3Event) error {
 	return errors.Join(errs...)
 }
 
-// isCSV reports whether key names a CSV file. The bucket's notification cannot match a suffix
-// case-insensitively, so it sends every object under directory/ and this decides.
-func isCSV(key string) bool { return strings.HasSuffix(strings.ToLower(key), ".csv") }
-
-func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error {
+func (im *Importer[T]) handle(ctx context.Context, rec events.S3EventRecord) error {
 	bucket, obj := rec.S3.Bucket.Name, rec.S3.Object
 	key := obj.URLDecodedKey
-	log := im.Log.With("bucket", bucket, "key", key, "version_id", obj.VersionID)
+	log := im.Log.With("kind", im.Kind.Name(), "bucket", bucket, "key", key, "version_id", obj.VersionID)
+	removed := strings.HasPrefix(rec.EventName, "ObjectRemoved:")
+	_, canRemove := im.Kind.(Remover)
 	switch {
-	case !strings.HasPrefix(rec.EventName, "ObjectCreated:"):
+	case !strings.HasPrefix(rec.EventName, "ObjectCreated:") && !removed, removed && !canRemove:
 		log.Info("ignored event", "event", rec.EventName)
 		return nil
 	case bucket != im.Bucket:
 		log.Warn("ignored event from another bucket")
 		return nil
-	case !strings.HasPrefix(key, "directory/") || strings.HasSuffix(key, "/"):
-		log.Info("ignored object outside directory/ (or a folder marker)")
+	case !strings.HasPrefix(key, im.Kind.Prefix()) || strings.HasSuffix(key, "/"):
+		log.Info("ignored object outside " + im.Kind.Prefix() + " (or a folder marker)")
 		return nil
 	}
 
+	u := Upload{Bucket: bucket, Key: key, VersionID: obj.VersionID, ETag: obj.ETag, Size: obj.Size, At: rec.EventTime.UTC()}
 	now := im.Now().UTC()
 	rep := imports.Report{
-		ID:         imports.ID(bucket, key, obj.VersionID, obj.ETag),
-		Kind:       "directory",
-		Bucket:     bucket,
-		Key:        key,
-		VersionID:  obj.VersionID,
-		ETag:       obj.ETag,
-		Size:       obj.Size,
-		Status:     imports.Processing,
-		UploadedAt: rec.EventTime.UTC(),
-		ReceivedAt: now,
-		Problems:   []directory.Problem{},
-		ReportKey:  imports.ReportKey(key),
+		Record: imports.Record{
+			ID:         imports.ID(bucket, key, obj.VersionID, obj.ETag, removed),
+			Kind:       im.Kind.Name(),
+			Bucket:     bucket,
+			Key:        key,
+			VersionID:  obj.VersionID,
+			ETag:       obj.ETag,
+			Size:       obj.Size,
+			Status:     imports.Processing,
+			UploadedAt: u.At,
+			ReceivedAt: now,
+			ReportKey:  imports.ReportKey(key),
+		},
+		Problems: []imports.Problem{},
 	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		rep.RequestID = lc.AwsRequestID
@@ -113,10 +177,14 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 	}
 	if !proceed {
 		switch {
-		case existing.Status.Done() && existing.Status != imports.Rejected && existing.RequestID == rep.RequestID && rep.RequestID != "":
+		case existing.Status.Done() && existing.RequestID == rep.RequestID && rep.RequestID != "":
 			// Lambda's retry of this very invocation, which recorded the outcome and then failed
-			// to write the report: write it now (published and superseded reports have no
-			// problems, so the record holds all of it; rejected reports are written first).
+			// to write the report: write it now. The record holds all of it when there are no
+			// problems; reports with problems are written before the outcome is recorded.
+			if existing.ProblemCount > 0 {
+				log.Info("report of a finished import already written", "status", existing.Status)
+				return nil
+			}
 			log.Info("writing the report of a finished import", "status", existing.Status)
 			return im.putReport(ctx, existing)
 		case existing.Status.Done():
@@ -130,104 +198,124 @@ func (im *Importer) handle(ctx context.Context, rec events.S3EventRecord) error 
 		}
 	}
 
-	orgs, problems, err := im.read(ctx, bucket, key, obj)
-	if err != nil {
-		return err
+	var (
+		done     imports.Report
+		recorded bool
+	)
+	if removed {
+		done, recorded, err = im.Kind.(Remover).Remove(ctx, u, rep)
+	} else {
+		done, recorded, err = im.create(ctx, u, rep)
 	}
-	if len(problems) > 0 {
-		rep.Status = imports.Rejected
-		rep.Problems = problems
-		rep.ProblemCount = len(problems)
-		// The full report goes to the bucket before the record is marked finished: if writing
-		// it fails, the retry finds the import unfinished and does it again.
-		if err := im.finish(ctx, rep); err != nil {
-			return err
-		}
-		log.Info("import rejected", "problems", len(problems))
+	if errors.Is(err, imports.ErrLeaseLost) {
+		log.Warn("import taken over by another request; leaving it to that one")
 		return nil
 	}
-
-	version := rep.ID
-	if err := im.Store.WriteDirectoryVersion(ctx, version, orgs, now); err != nil {
-		return err
-	}
-	prev, _, err := im.Store.LiveDirectory(ctx)
 	if err != nil {
 		return err
 	}
-	rep.Organisations = len(orgs)
-	rep.DirectoryVersion = version
-	rep.Status = imports.Published
-	finished := im.Now().UTC()
-	rep.FinishedAt = &finished
-	p := directory.Published{
-		Version:     version,
-		Count:       len(orgs),
-		PublishedAt: finished,
-		SourceKey:   key,
-		UploadedAt:  rep.UploadedAt,
-	}
-	published, err := im.Store.PublishDirectory(ctx, p, rep)
-	if err != nil {
-		return err
-	}
-	if !published {
-		rep.Status = imports.Superseded
-		if err := im.Store.FinishImport(ctx, rep); err != nil {
+	if len(done.Problems) > 0 {
+		// The full report goes to the bucket before the record is marked finished: if writing
+		// it fails, the retry finds the import unfinished and does it again.
+		if err := im.putReport(ctx, done); err != nil {
 			return err
 		}
-		log.Info("import valid but superseded by a later upload", "organisations", len(orgs))
-	} else {
-		log.Info("directory published", "organisations", len(orgs), "version", version)
-		// Versions written within the lease may belong to imports still running: keep them.
-		if err := im.Store.PruneDirectoryVersions(ctx, version, prev.Version, now.Add(-Lease)); err != nil {
-			// Not worth a retry: the next publish prunes again.
-			log.Warn("prune old directory versions", "err", err.Error())
+	}
+	if !recorded {
+		if err := im.Store.FinishImport(ctx, done); err != nil {
+			if errors.Is(err, imports.ErrLeaseLost) {
+				log.Warn("import taken over by another request; leaving it to that one")
+				return nil
+			}
+			return err
 		}
 	}
-	return im.putReport(ctx, rep)
+	log.Info("import "+string(done.Status), "items", done.Items, "problems", done.ProblemCount, "version", done.Version)
+	if len(done.Problems) > 0 {
+		return nil
+	}
+	return im.putReport(ctx, done)
 }
 
-// read opens and parses the upload. Problems with the file are returned as problems; err is
-// for failures worth retrying.
-func (im *Importer) read(ctx context.Context, bucket, key string, obj events.S3Object) ([]directory.Organisation, []directory.Problem, error) {
-	if !isCSV(key) {
-		return nil, []directory.Problem{{Message: "the directory is published from a CSV file: in Excel, use Save As → CSV UTF-8 (.csv), and upload that file"}}, nil
+// create reads, validates and (if valid) publishes an upload, returning its final record.
+// Problems with the file are problems in the record; err is for failures worth retrying.
+func (im *Importer[T]) create(ctx context.Context, u Upload, rep imports.Report) (imports.Report, bool, error) {
+	if problems := im.Kind.Check(u); len(problems) > 0 {
+		return im.finished(rep, imports.Rejected, problems, 0), false, nil
 	}
-	if obj.Size > directory.MaxUploadBytes {
-		return nil, []directory.Problem{tooLarge(obj.Size)}, nil
+	if max := im.Kind.MaxBytes(); u.Size > max {
+		return im.finished(rep, imports.Rejected, []imports.Problem{TooLarge(u.Size, max)}, 0), false, nil
 	}
-	body, err := im.Objects.Open(ctx, bucket, key, obj.VersionID, directory.MaxUploadBytes)
+	body, err := im.Objects.Open(ctx, u.Bucket, u.Key, u.VersionID, im.Kind.MaxBytes())
+	if errors.Is(err, objects.ErrNotFound) {
+		return im.finished(rep, imports.Failed, []imports.Problem{{Message: gone(u)}}, 0), false, nil
+	}
 	if err != nil {
-		return nil, nil, err
+		return rep, false, err
 	}
 	defer body.Close()
-	orgs, problems, err := directory.ParseCSV(body)
-	if errors.Is(err, objects.ErrTooLarge) {
-		// Larger than the event said (ParseCSV stops at the limit itself; this is the backstop).
-		return nil, []directory.Problem{{Message: fmt.Sprintf("the file is larger than the %d MB limit", directory.MaxUploadBytes>>20)}}, nil
+	parsed, err := im.Kind.Parse(ctx, u, body)
+	switch {
+	case errors.Is(err, objects.ErrTooLarge):
+		// Larger than the event said (kinds stop at the limit themselves; this is the backstop).
+		return im.finished(rep, imports.Rejected, []imports.Problem{TooLarge(-1, im.Kind.MaxBytes())}, 0), false, nil
+	case errors.Is(err, objects.ErrNotFound):
+		return im.finished(rep, imports.Failed, []imports.Problem{{Message: gone(u)}}, 0), false, nil
+	case err != nil:
+		return rep, false, fmt.Errorf("read s3://%s/%s: %w", u.Bucket, u.Key, err)
+	case len(parsed.Problems) > 0:
+		return im.finished(rep, imports.Rejected, parsed.Problems, parsed.ProblemTotal), false, nil
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("read s3://%s/%s: %w", bucket, key, err)
-	}
-	return orgs, problems, nil
+	rep.Items = parsed.Items
+	rep = im.finished(rep, imports.Published, nil, 0)
+	return im.Kind.Publish(ctx, u, parsed.Content, rep)
 }
 
-func tooLarge(size int64) directory.Problem {
-	return directory.Problem{Message: fmt.Sprintf("the file is %.1f MB; the limit is %d MB", float64(size)/(1<<20), directory.MaxUploadBytes>>20)}
-}
-
-// finish writes the report to the bucket, then records the import's final state.
-func (im *Importer) finish(ctx context.Context, rep imports.Report) error {
-	finished := im.Now().UTC()
-	rep.FinishedAt = &finished
-	if err := im.putReport(ctx, rep); err != nil {
-		return err
+// finished returns rep ended in status with problems (counting total of them, or all listed).
+func (im *Importer[T]) finished(rep imports.Report, status imports.Status, problems []imports.Problem, total int) imports.Report {
+	at := im.Now().UTC()
+	rep.FinishedAt = &at
+	rep.Status = status
+	if problems == nil {
+		problems = []imports.Problem{}
 	}
-	return im.Store.FinishImport(ctx, rep)
+	rep.Problems = problems
+	rep.ProblemCount = max(total, len(problems))
+	return rep
 }
 
-func (im *Importer) putReport(ctx context.Context, rep imports.Report) error {
+// gone explains an upload whose object disappeared before it could be read.
+func gone(u Upload) string {
+	return fmt.Sprintf("the uploaded file (version %q) no longer exists: it was deleted, or replaced in a bucket without versioning, before it could be read; upload it again", u.VersionID)
+}
+
+// TooLarge is the problem of a file over the limit of max bytes; size is the file's size, or
+// negative when only "larger than the limit" is known.
+func TooLarge(size, max int64) imports.Problem {
+	limit := megabytes(max)
+	if size < 0 {
+		return imports.Problem{Message: fmt.Sprintf("the file is larger than the %s limit", limit)}
+	}
+	return imports.Problem{Message: fmt.Sprintf("the file is %s (%d bytes); the limit is %s (%d bytes)", megabytes(size), size, limit, max)}
+}
+
+// megabytes formats n bytes in MB (2^20 bytes) with as many decimals as it takes to tell it
+// from the whole number of MB below it: a file one byte over 10 MB is not "10.0 MB".
+func megabytes(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	mb, whole := float64(n)/(1<<20), float64(n>>20)
+	for prec := 1; prec < 6; prec++ {
+		s := strconv.FormatFloat(mb, 'f', prec, 64)
+		if v, err := strconv.ParseFloat(s, 64); err == nil && v > whole {
+			return s + " MB"
+		}
+	}
+	return strconv.FormatFloat(mb, 'f', 6, 64) + " MB"
+}
+
+func (im *Importer[T]) putReport(ctx context.Context, rep imports.Report) error {
 	body, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)

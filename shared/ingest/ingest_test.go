@@ -1,17 +1,15 @@
 package ingest_test
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,9 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"sectorhub/infra/seed"
 	"sectorhub/infra/testenv"
-	"sectorhub/shared/directory"
 	"sectorhub/shared/dynamo"
 	"sectorhub/shared/imports"
 	"sectorhub/shared/ingest"
@@ -32,19 +28,105 @@ import (
 
 const bucket = "sectorhub-test-uploads"
 
+// notes is a kind of upload that exists only in these tests, to show that a new kind plugs
+// into the lifecycle without editing it: notes/<name>.txt holds one note per line; a line
+// starting with "!" is invalid. Publishing keeps the latest upload of each key; deleting the
+// object unpublishes it.
+type notes struct {
+	mu        sync.Mutex
+	published map[string]publishedNotes // by key
+	removable bool
+}
+
+type publishedNotes struct {
+	lines []string
+	at    time.Time
+}
+
+func (n *notes) Name() string    { return "notes" }
+func (n *notes) Prefix() string  { return "notes/" }
+func (n *notes) MaxBytes() int64 { return 1 << 20 }
+
+func (n *notes) Check(u ingest.Upload) []imports.Problem {
+	if !strings.HasSuffix(u.Key, ".txt") {
+		return []imports.Problem{{Message: "notes are .txt files"}}
+	}
+	return nil
+}
+
+func (n *notes) Parse(ctx context.Context, u ingest.Upload, body io.Reader) (ingest.Parsed[[]string], error) {
+	var p ingest.Parsed[[]string]
+	sc := bufio.NewScanner(body)
+	for line := 1; sc.Scan(); line++ {
+		if strings.HasPrefix(sc.Text(), "!") {
+			p.ProblemTotal++
+			if len(p.Problems) < imports.MaxProblems {
+				p.Problems = append(p.Problems, imports.Problem{Line: line, Field: "note", Message: "a note may not start with !"})
+			}
+			continue
+		}
+		p.Content = append(p.Content, sc.Text())
+	}
+	p.Items = len(p.Content)
+	return p, sc.Err()
+}
+
+func (n *notes) Publish(ctx context.Context, u ingest.Upload, lines []string, rep imports.Report) (imports.Report, bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if cur, ok := n.published[u.Key]; ok && cur.at.After(u.At) {
+		rep.Status = imports.Superseded
+		return rep, false, nil
+	}
+	n.published[u.Key] = publishedNotes{lines: lines, at: u.At}
+	rep.Version = u.VersionID
+	return rep, false, nil
+}
+
+// removableNotes is notes that can be unpublished by deleting the object.
+type removableNotes struct{ *notes }
+
+func (n removableNotes) Remove(ctx context.Context, u ingest.Upload, rep imports.Report) (imports.Report, bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	at := time.Now()
+	rep.FinishedAt = &at
+	if cur, ok := n.published[u.Key]; ok && cur.at.After(u.At) {
+		rep.Status = imports.Superseded
+		return rep, false, nil
+	}
+	delete(n.published, u.Key)
+	rep.Status = imports.Removed
+	return rep, false, nil
+}
+
+func (n *notes) live(key string) ([]string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.published[key]
+	return p.lines, ok
+}
+
 type fixture struct {
 	s3    *s3.Client
 	store *dynamo.Store
-	im    *ingest.Importer
+	kind  *notes
+	im    *ingest.Importer[[]string]
 	now   time.Time
 }
 
-func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
+func newFixture(t *testing.T, db *dynamodb.Client, table string, removable bool) *fixture {
 	t.Helper()
 	client, _ := testenv.S3(t, bucket)
 	f := &fixture{s3: client, store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-	f.im = &ingest.Importer{
+	f.kind = &notes{published: map[string]publishedNotes{}}
+	var kind ingest.Kind[[]string] = f.kind
+	if removable {
+		kind = removableNotes{f.kind}
+	}
+	f.im = &ingest.Importer[[]string]{
 		Bucket:  bucket,
+		Kind:    kind,
 		Objects: objects.New(client),
 		Store:   f.store,
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -53,40 +135,39 @@ func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
 	return f
 }
 
-// sampleEvent loads the S3 event from events/ that `sam local invoke -e` would use.
-func sampleEvent(t *testing.T) events.S3Event {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", "ingest-s3-put.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.S3Event
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if len(ev.Records) != 1 {
-		t.Fatalf("events/ingest-s3-put.json has %d records; want 1", len(ev.Records))
-	}
-	return ev
+// event returns the S3 event record for an object, shaped as S3 sends it.
+func event(name, key, versionID, etag string, size int64, at time.Time) events.S3Event {
+	return events.S3Event{Records: []events.S3EventRecord{{
+		EventVersion: "2.1",
+		EventSource:  "aws:s3",
+		AWSRegion:    "eu-west-2",
+		EventTime:    at,
+		EventName:    name,
+		S3: events.S3Entity{
+			Bucket: events.S3Bucket{Name: bucket, Arn: "arn:aws:s3:::" + bucket},
+			Object: events.S3Object{Key: url.QueryEscape(key), URLDecodedKey: key, VersionID: versionID, ETag: etag, Size: size},
+		},
+	}}}
 }
 
-// upload writes body at key and returns the event S3 would send for it, based on the sample.
-func (f *fixture) upload(t *testing.T, key string, body []byte, at time.Time) events.S3Event {
+// upload writes body at key and returns the event S3 would send for it.
+func (f *fixture) upload(t *testing.T, key, body string, at time.Time) events.S3Event {
 	t.Helper()
-	out, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: &key, Body: bytes.NewReader(body)})
+	out, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: &key, Body: strings.NewReader(body)})
 	if err != nil {
 		t.Fatalf("PutObject(%s): %v", key, err)
 	}
-	ev := sampleEvent(t)
-	rec := &ev.Records[0]
-	rec.EventTime = at
-	rec.S3.Bucket.Name = bucket
-	rec.S3.Object.Key = url.QueryEscape(key)
-	rec.S3.Object.URLDecodedKey = key
-	rec.S3.Object.Size = int64(len(body))
-	rec.S3.Object.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
-	rec.S3.Object.VersionID = aws.ToString(out.VersionId)
-	return ev
+	return event("ObjectCreated:Put", key, aws.ToString(out.VersionId), strings.Trim(aws.ToString(out.ETag), `"`), int64(len(body)), at)
+}
+
+// remove deletes key (a delete marker in the versioned bucket) and returns S3's event for it.
+func (f *fixture) remove(t *testing.T, key string, at time.Time) events.S3Event {
+	t.Helper()
+	out, err := f.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: &key})
+	if err != nil {
+		t.Fatalf("DeleteObject(%s): %v", key, err)
+	}
+	return event("ObjectRemoved:DeleteMarkerCreated", key, aws.ToString(out.VersionId), "", 0, at)
 }
 
 func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
@@ -97,12 +178,11 @@ func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
 	}
 }
 
-// report reads the report written to the bucket for key, and how many versions of it exist.
-func (f *fixture) report(t *testing.T, key string) (imports.Report, int) {
+// report reads the report written to the bucket for key.
+func (f *fixture) report(t *testing.T, key string) imports.Report {
 	t.Helper()
-	ctx := context.Background()
 	rk := imports.ReportKey(key)
-	out, err := f.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: &rk})
+	out, err := f.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: &rk})
 	if err != nil {
 		t.Fatalf("GetObject(%s): %v", rk, err)
 	}
@@ -111,243 +191,171 @@ func (f *fixture) report(t *testing.T, key string) (imports.Report, int) {
 	if err := json.NewDecoder(out.Body).Decode(&rep); err != nil {
 		t.Fatalf("decode %s: %v", rk, err)
 	}
-	versions, err := f.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: &rk})
-	if err != nil {
-		t.Fatalf("ListObjectVersions(%s): %v", rk, err)
-	}
-	return rep, len(versions.Versions)
+	return rep
 }
 
-func TestPublishValidUpload(t *testing.T) {
+func (f *fixture) imports(t *testing.T, filter imports.Filter) []imports.Record {
+	t.Helper()
+	recs, _, err := f.store.Imports(context.Background(), filter, 100, "")
+	if err != nil {
+		t.Fatalf("Imports(%+v): %v", filter, err)
+	}
+	return recs
+}
+
+func TestNewKindPublishes(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
-		ctx := context.Background()
-		key := "directory/2026-11 sample.csv"
-		ev := f.upload(t, key, seed.DirectoryCSV, f.now.Add(-time.Second))
+		f := newFixture(t, db, table, false)
+		ev := f.upload(t, "notes/a.txt", "one\ntwo\n", f.now)
 		f.handle(t, ev, "req-1")
 
-		cur, ok, err := f.store.CurrentDirectory(ctx)
-		if err != nil || !ok {
-			t.Fatalf("CurrentDirectory = %v, %v; want published", ok, err)
+		if lines, ok := f.kind.live("notes/a.txt"); !ok || len(lines) != 2 {
+			t.Fatalf("published notes = %q, %v; want two lines", lines, ok)
 		}
-		want, _, _ := directory.ParseCSV(bytes.NewReader(seed.DirectoryCSV))
-		if cur.Count != len(want) || cur.SourceKey != key {
-			t.Fatalf("CurrentDirectory = %+v; want %d organisations from %s", cur, len(want), key)
+		rep := f.report(t, "notes/a.txt")
+		if rep.Kind != "notes" || rep.Status != imports.Published || rep.Items != 2 || rep.Problems == nil || rep.Version == "" {
+			t.Fatalf("report = %+v; want kind notes, published, 2 items, problems [], a version", rep)
 		}
-		rep, versions := f.report(t, key)
-		if rep.Status != imports.Published || rep.Organisations != len(want) || rep.ProblemCount != 0 || rep.DirectoryVersion != cur.Version {
-			t.Fatalf("report = %+v; want published with %d organisations, version %s", rep, len(want), cur.Version)
+		recs := f.imports(t, imports.Filter{Kind: "notes"})
+		if len(recs) != 1 || recs[0].ID != rep.ID || recs[0].Status != imports.Published || recs[0].Kind != "notes" {
+			t.Fatalf("Imports(kind=notes) = %+v; want the one published import", recs)
 		}
-		reps, _, err := f.store.Imports(ctx, 10, "")
-		if err != nil || len(reps) != 1 || reps[0].Status != imports.Published {
-			t.Fatalf("Imports = %+v, %v; want one published import", reps, err)
+		if recs := f.imports(t, imports.Filter{Kind: "directory"}); len(recs) != 0 {
+			t.Fatalf("Imports(kind=directory) = %+v; want none", recs)
 		}
 
-		// The same event again (S3 delivers at least once; Lambda retries): nothing twice.
-		f.now = f.now.Add(time.Minute)
+		// Redelivery: nothing is done twice.
+		f.kind.published = map[string]publishedNotes{}
 		f.handle(t, ev, "req-2")
-		again, _, _ := f.store.CurrentDirectory(ctx)
-		if again != cur {
-			t.Fatalf("CurrentDirectory after re-delivery = %+v; want unchanged %+v", again, cur)
+		if _, ok := f.kind.live("notes/a.txt"); ok {
+			t.Fatal("a redelivered event was published again")
 		}
-		if _, v := f.report(t, key); v != versions {
-			t.Fatalf("report versions after re-delivery = %d; want %d (not written again)", v, versions)
-		}
-		if reps, _, _ := f.store.Imports(ctx, 10, ""); len(reps) != 1 {
-			t.Fatalf("Imports after re-delivery = %d records; want 1", len(reps))
+
+		// Outside the kind's prefix: ignored (the template routes only notes/ here anyway).
+		f.handle(t, f.upload(t, "directory/x.txt", "x\n", f.now), "req-3")
+		if recs := f.imports(t, imports.Filter{}); len(recs) != 1 {
+			t.Fatalf("Imports after an event outside notes/ = %d records; want 1", len(recs))
 		}
 	})
 }
 
-func TestRejectInvalidUpload(t *testing.T) {
+func TestNewKindRejectsAndCountsEveryProblem(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
-		ctx := context.Background()
-		f.handle(t, f.upload(t, "directory/good.csv", seed.DirectoryCSV, f.now), "req-1")
-		before, _, _ := f.store.CurrentDirectory(ctx)
+		f := newFixture(t, db, table, false)
+		const bad = imports.MaxProblems + 234
+		body := "fine\n" + strings.Repeat("!bad\n", bad)
+		f.handle(t, f.upload(t, "notes/bad.txt", body, f.now), "req-1")
+		if _, ok := f.kind.live("notes/bad.txt"); ok {
+			t.Fatal("an invalid upload was published")
+		}
+		rep := f.report(t, "notes/bad.txt")
+		if rep.Status != imports.Rejected || rep.ProblemCount != bad || len(rep.Problems) != imports.MaxProblems {
+			t.Fatalf("report = %s, problem_count %d, %d listed; want rejected, %d, %d", rep.Status, rep.ProblemCount, len(rep.Problems), bad, imports.MaxProblems)
+		}
+		if p := rep.Problems[0]; p.Line != 2 || p.Field != "note" {
+			t.Fatalf("first problem = %+v; want line 2, field note", p)
+		}
+		stored, ok, err := f.store.ImportByID(context.Background(), rep.ID)
+		if err != nil || !ok || stored.ProblemCount != bad || len(stored.Problems) != imports.StoredProblems {
+			t.Fatalf("ImportByID = %d problems of %d, %v, %v; want the first %d of %d", len(stored.Problems), stored.ProblemCount, ok, err, imports.StoredProblems, bad)
+		}
+		if recs := f.imports(t, imports.Filter{Status: imports.Rejected}); len(recs) != 1 || recs[0].ProblemCount != bad {
+			t.Fatalf("Imports(status=rejected) = %+v; want the one import with problem_count %d", recs, bad)
+		}
 
-		bad := "id,name,summary,regions,email\n" +
-			"ok-org,OK Org,Fine,London,info@ok.example.org\n" +
-			"bad-org,,No name,Mars,not-an-email\n"
-		f.now = f.now.Add(time.Hour)
-		f.handle(t, f.upload(t, "directory/bad.csv", []byte(bad), f.now), "req-2")
-
-		after, _, _ := f.store.CurrentDirectory(ctx)
-		if after != before {
-			t.Fatalf("an invalid upload changed the directory: %+v → %+v", before, after)
-		}
-		rep, _ := f.report(t, "directory/bad.csv")
-		if rep.Status != imports.Rejected || rep.ProblemCount < 3 || len(rep.Problems) != rep.ProblemCount {
-			t.Fatalf("report = %+v; want rejected with at least 3 problems", rep)
-		}
-		columns := map[string]bool{}
-		for _, p := range rep.Problems {
-			if p.Line != 3 {
-				t.Errorf("problem %+v on line %d; want line 3", p, p.Line)
-			}
-			columns[p.Column] = true
-		}
-		for _, c := range []string{"name", "regions", "email"} {
-			if !columns[c] {
-				t.Errorf("no problem reported in column %q: %+v", c, rep.Problems)
-			}
+		f.handle(t, f.upload(t, "notes/wrong.csv", "x\n", f.now), "req-2")
+		if rep := f.report(t, "notes/wrong.csv"); rep.Status != imports.Rejected || len(rep.Problems) != 1 || rep.Problems[0].Message != "notes are .txt files" {
+			t.Fatalf("report of a .csv = %+v; want rejected by Check", rep)
 		}
 	})
 }
 
-func TestIgnoredAndOversizedUploads(t *testing.T) {
+func TestNewKindRemoval(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
-		ctx := context.Background()
-
-		outside := f.upload(t, "casestudies/x.csv", seed.DirectoryCSV, f.now)
-		other := f.upload(t, "directory/y.csv", seed.DirectoryCSV, f.now)
-		other.Records[0].S3.Bucket.Name = "someone-elses-bucket"
-		f.handle(t, outside, "req-1")
-		f.handle(t, other, "req-2")
-		if reps, _, _ := f.store.Imports(ctx, 10, ""); len(reps) != 0 {
-			t.Fatalf("Imports after ignored events = %+v; want none", reps)
+		f := newFixture(t, db, table, true)
+		f.handle(t, f.upload(t, "notes/gone.txt", "one\n", f.now), "req-1")
+		del := f.remove(t, "notes/gone.txt", f.now.Add(time.Minute))
+		if del.Records[0].S3.Object.VersionID == "" {
+			t.Fatal("DeleteObject in a versioned bucket returned no delete marker version")
+		}
+		f.handle(t, del, "req-2")
+		if _, ok := f.kind.live("notes/gone.txt"); ok {
+			t.Fatal("the notes are still published after their object was deleted")
+		}
+		rep := f.report(t, "notes/gone.txt")
+		if rep.Status != imports.Removed || rep.Kind != "notes" {
+			t.Fatalf("report after removal = %+v; want removed", rep)
+		}
+		f.handle(t, del, "req-3") // redelivered: nothing more
+		if recs := f.imports(t, imports.Filter{Status: imports.Removed}); len(recs) != 1 {
+			t.Fatalf("Imports(status=removed) = %d records; want 1", len(recs))
 		}
 
-		big := f.upload(t, "directory/big.csv", []byte("id,name,summary,regions\n"), f.now)
-		big.Records[0].S3.Object.Size = directory.MaxUploadBytes + 1
-		f.handle(t, big, "req-3")
-		rep, _ := f.report(t, "directory/big.csv")
-		if rep.Status != imports.Rejected || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "limit") {
-			t.Fatalf("report of an oversized upload = %+v; want rejected for its size", rep)
-		}
-		if _, ok, _ := f.store.CurrentDirectory(ctx); ok {
-			t.Fatal("an oversized upload published a directory")
-		}
-
-		// An event that understates the size (or an object replaced since): the read itself stops
-		// at the limit.
-		huge := []byte("id,name,summary,regions,description\n")
-		desc := strings.Repeat("d", 550)
-		for i := 0; len(huge) <= directory.MaxUploadBytes; i++ {
-			huge = fmt.Appendf(huge, "org-%d,A,S,london,%s\n", i, desc)
-		}
-		under := f.upload(t, "directory/under.csv", huge, f.now)
-		under.Records[0].S3.Object.Size = 100
-		f.handle(t, under, "req-4")
-		rep, _ = f.report(t, "directory/under.csv")
-		if rep.Status != imports.Rejected || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "limit") {
-			t.Fatalf("report of an upload larger than its event says = %s with %d problems (first %+v); want rejected for its size", rep.Status, len(rep.Problems), rep.Problems[0])
-		}
-		if _, ok, _ := f.store.CurrentDirectory(ctx); ok {
-			t.Fatal("an oversized upload published a directory")
+		// A removal delivered after a later upload of the same key changes nothing.
+		f.handle(t, f.upload(t, "notes/back.txt", "again\n", f.now.Add(2*time.Hour)), "req-4")
+		stale := event("ObjectRemoved:Delete", "notes/back.txt", "stale-marker", "", 0, f.now.Add(time.Hour))
+		f.handle(t, stale, "req-5")
+		if _, ok := f.kind.live("notes/back.txt"); !ok {
+			t.Fatal("a stale removal unpublished a later upload")
 		}
 	})
 }
 
-func TestOutOfOrderUploads(t *testing.T) {
+func TestRemovalIgnoredByKindsThatCannotRemove(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
-		ctx := context.Background()
-		older := f.upload(t, "directory/older.csv", seed.Synthetic(5), f.now)
-		newer := f.upload(t, "directory/newer.csv", seed.DirectoryCSV, f.now.Add(time.Minute))
-		f.handle(t, newer, "req-1")
-		f.handle(t, older, "req-2")
-
-		cur, _, _ := f.store.CurrentDirectory(ctx)
-		if cur.SourceKey != "directory/newer.csv" {
-			t.Fatalf("live directory from %s; want directory/newer.csv", cur.SourceKey)
+		f := newFixture(t, db, table, false)
+		f.handle(t, f.upload(t, "notes/kept.txt", "one\n", f.now), "req-1")
+		f.handle(t, f.remove(t, "notes/kept.txt", f.now.Add(time.Minute)), "req-2")
+		if _, ok := f.kind.live("notes/kept.txt"); !ok {
+			t.Fatal("a kind without Remove unpublished on a removal event")
 		}
-		rep, _ := f.report(t, "directory/older.csv")
-		if rep.Status != imports.Superseded {
-			t.Fatalf("older upload's status = %s; want superseded", rep.Status)
+		if recs := f.imports(t, imports.Filter{}); len(recs) != 1 {
+			t.Fatalf("Imports = %d records; want only the upload's", len(recs))
 		}
 	})
 }
 
-// flakyObjects is the real S3 adapter with one injected failure: the first report write fails,
-// as a throttled or timed-out PutObject would.
-type flakyObjects struct {
-	*objects.Store
-	failed bool
-}
-
-func (f *flakyObjects) PutJSON(ctx context.Context, bucket, key string, body []byte) error {
-	if !f.failed {
-		f.failed = true
-		return errors.New("injected: put report failed")
-	}
-	return f.Store.PutJSON(ctx, bucket, key, body)
-}
-
-// TestRetryAfterPublishWritesReport: Lambda retries an invocation that failed after the
-// publish transaction (same request ID); the retry must write the missing report, not skip.
-func TestRetryAfterPublishWritesReport(t *testing.T) {
+// TestObjectGone: an event whose object version no longer exists (the sample event replayed,
+// or a file deleted before it was read) ends failed with a report, and does not ask Lambda to
+// retry a condition no retry can cure.
+func TestObjectGone(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
-		f.im.Objects = &flakyObjects{Store: objects.New(f.s3)}
-		ev := f.upload(t, "directory/flaky.csv", seed.DirectoryCSV, f.now)
-		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-		if err := f.im.HandleS3(ctx, ev); err == nil {
-			t.Fatal("HandleS3 with a failing report write returned nil; want an error so Lambda retries")
+		f := newFixture(t, db, table, false)
+		tests := []struct{ name, key, version string }{
+			{"no such key", "notes/never-uploaded.txt", ""},
+			{"no such version", "notes/replaced.txt", "Qb9.xK2mZp7LrT4vWn8YcF3hJs6DgA1E"},
 		}
-		if _, ok, _ := f.store.CurrentDirectory(context.Background()); !ok {
-			t.Fatal("the directory was not published before the report write failed")
-		}
-		f.handle(t, ev, "req-1") // Lambda's retry keeps the request ID
-		rep, versions := f.report(t, "directory/flaky.csv")
-		if rep.Status != imports.Published || versions != 1 || rep.RequestID != "req-1" {
-			t.Fatalf("report after the retry = %s (%d versions, request %q); want published, written once, by req-1", rep.Status, versions, rep.RequestID)
-		}
-	})
-}
-
-// TestDuplicateWhileLeased: a second delivery of an event that another invocation is working on
-// fails (so Lambda retries it later) and changes nothing.
-func TestDuplicateWhileLeased(t *testing.T) {
-	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
-		ev := f.upload(t, "directory/busy.csv", seed.DirectoryCSV, f.now)
-		rec := ev.Records[0]
-		claim := imports.Report{
-			ID:     imports.ID(bucket, rec.S3.Object.URLDecodedKey, rec.S3.Object.VersionID, rec.S3.Object.ETag),
-			Status: imports.Processing, ReceivedAt: f.now, RequestID: "req-first", Problems: []directory.Problem{},
-		}
-		if _, ok, err := f.store.BeginImport(context.Background(), claim, f.now.Add(ingest.Lease), f.now); err != nil || !ok {
-			t.Fatalf("claim by the first invocation: %v %v", ok, err)
-		}
-		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-second"})
-		if err := f.im.HandleS3(ctx, ev); err == nil || !strings.Contains(err.Error(), "retry later") {
-			t.Fatalf("HandleS3 of a duplicate while leased = %v; want a retry-later error", err)
-		}
-		if _, ok, _ := f.store.CurrentDirectory(context.Background()); ok {
-			t.Fatal("the duplicate published a directory")
-		}
-		// After the lease, the event takes the import over and finishes it.
-		f.now = f.now.Add(ingest.Lease + time.Second)
-		f.handle(t, ev, "req-third")
-		if rep, _ := f.report(t, "directory/busy.csv"); rep.Status != imports.Published {
-			t.Fatalf("after the lease ran out, status = %s; want published", rep.Status)
-		}
-	})
-}
-
-func TestRejectedUploadsGetReports(t *testing.T) {
-	long := strings.Repeat("x", 450<<10) // one header cell of 450 KB: the record must still fit DynamoDB's 400 KB
-	tests := []struct {
-		name, key, body, want string
-	}{
-		{"not a CSV", "directory/orgs.xlsx", "PK\x03\x04 binary", "CSV UTF-8"},
-		{"upper-case extension is a CSV", "directory/ORGS.CSV", "id,name,summary,regions\n", "no organisations"},
-		{"huge unknown column", "directory/huge.csv", "id,name,summary,regions," + long + "\na,A,S,london,x\n", "unknown column"},
-	}
-	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
-		f := newFixture(t, db, table)
+		f.upload(t, "notes/replaced.txt", "one\n", f.now)
 		for i, tc := range tests {
-			f.handle(t, f.upload(t, tc.key, []byte(tc.body), f.now), fmt.Sprintf("req-%d", i))
-			rep, _ := f.report(t, tc.key)
-			if rep.Status != imports.Rejected || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Message, tc.want) {
-				t.Errorf("%s: report = %s %+v; want rejected with %q", tc.name, rep.Status, rep.Problems, tc.want)
+			ev := event("ObjectCreated:Put", tc.key, tc.version, "7d3f1c5b9e2a4068b1c3d5e7f9a1b3c5", 10, f.now)
+			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d", i)})
+			if err := f.im.HandleS3(ctx, ev); err != nil {
+				t.Fatalf("%s: HandleS3 = %v; want nil (a retry cannot bring the object back)", tc.name, err)
 			}
-			stored, ok, err := f.store.ImportByID(context.Background(), rep.ID)
-			if err != nil || !ok || stored.Status != imports.Rejected {
-				t.Errorf("%s: stored import = %+v, %v, %v; want rejected", tc.name, stored.Status, ok, err)
+			rep := f.report(t, tc.key)
+			if rep.Status != imports.Failed || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].Message, "no longer exists") {
+				t.Errorf("%s: report = %+v; want failed, saying the file no longer exists", tc.name, rep)
 			}
 		}
+		if recs := f.imports(t, imports.Filter{Status: imports.Failed}); len(recs) != len(tests) {
+			t.Fatalf("Imports(status=failed) = %d; want %d", len(recs), len(tests))
+		}
 	})
+}
+
+func TestTooLargeSaysHowMuch(t *testing.T) {
+	tests := []struct {
+		size, max int64
+		want      string
+	}{
+		{10<<20 + 1, 10 << 20, "the file is 10.000001 MB (10485761 bytes); the limit is 10 MB (10485760 bytes)"},
+		{10<<20 + 200<<10, 10 << 20, "the file is 10.2 MB (10690560 bytes); the limit is 10 MB (10485760 bytes)"},
+		{11 << 20, 10 << 20, "the file is 11 MB (11534336 bytes); the limit is 10 MB (10485760 bytes)"},
+		{-1, 10 << 20, "the file is larger than the 10 MB limit"},
+	}
+	for _, tc := range tests {
+		if got := ingest.TooLarge(tc.size, tc.max).Message; got != tc.want {
+			t.Errorf("TooLarge(%d, %d) = %q; want %q", tc.size, tc.max, got, tc.want)
+		}
+	}
 }

@@ -5,11 +5,14 @@ package objects
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"sectorhub/shared/awsconf"
 )
@@ -28,14 +31,37 @@ func (s *Store) Open(ctx context.Context, bucket, key, versionID string, max int
 		in.VersionId = &versionID
 	}
 	out, err := s.s3.GetObject(ctx, in)
+	if notFound(err) {
+		return nil, fmt.Errorf("get s3://%s/%s (version %q): %w", bucket, key, versionID, ErrNotFound)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
 	return &limitedBody{r: io.LimitReader(out.Body, max+1), c: out.Body, left: max}, nil
 }
 
+// ErrNotFound is returned by Open when the object, or the version asked for, does not exist.
+var ErrNotFound = errors.New("no such object")
+
+// notFound reports whether err is S3's answer for a missing key or version. A GetObject of a
+// version that is a delete marker answers 405 MethodNotAllowed: that object is gone too.
+func notFound(err error) bool {
+	var nsk *types.NoSuchKey
+	if errors.As(err, &nsk) {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NoSuchVersion", "NotFound", "MethodNotAllowed":
+			return true
+		}
+	}
+	return false
+}
+
 // ErrTooLarge is returned by a body opened with Open once it passes its limit.
-var ErrTooLarge = fmt.Errorf("object is larger than the limit")
+var ErrTooLarge = errors.New("object is larger than the limit")
 
 type limitedBody struct {
 	r    io.Reader

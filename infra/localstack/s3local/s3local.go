@@ -38,22 +38,29 @@ const (
 	ownerID = "A3SECTORHUBLOCAL"
 )
 
-// Event names of the object creations the Server reports.
+// Event names of the object creations and removals the Server reports.
 const (
 	EventPut       = "ObjectCreated:Put"
 	EventCopy      = "ObjectCreated:Copy"
 	EventMultipart = "ObjectCreated:CompleteMultipartUpload"
+	// EventDelete is a version deleted for good (DELETE with ?versionId=, or any delete in a
+	// bucket without versioning).
+	EventDelete = "ObjectRemoved:Delete"
+	// EventDeleteMarker is a delete marker created by a DELETE without a version in a versioned
+	// bucket; the record's versionId is the marker's.
+	EventDeleteMarker = "ObjectRemoved:DeleteMarkerCreated"
 )
 
 // Options configure a Server.
 type Options struct {
 	Region  string   // default "eu-west-2"
 	Buckets []string // created at start, with versioning enabled
-	// OnObjectCreated, if set, is called in a new goroutine for each object created through
-	// ServeHTTP (PutObject, CopyObject, CompleteMultipartUpload), after the write succeeded and
-	// the 2xx response was written. The caller handles its own retries.
-	OnObjectCreated func(rec events.S3EventRecord)
-	Logf            func(format string, args ...any) // optional
+	// OnEvent, if set, is called in a new goroutine for each object created through ServeHTTP
+	// (PutObject, CopyObject, CompleteMultipartUpload) and each removed (DeleteObject,
+	// DeleteObjects), after the change succeeded and the 2xx response was written, with the
+	// record S3 would send. The caller handles its own retries.
+	OnEvent func(rec events.S3EventRecord)
+	Logf    func(format string, args ...any) // optional
 	// ConfigurationID is the s3.configurationId of event records; default
 	// "local-object-created".
 	ConfigurationID string
@@ -66,7 +73,7 @@ type Server struct {
 	s3      http.Handler
 	locks   keyLocks
 	seq     atomic.Uint64
-	hooks   sync.WaitGroup // OnObjectCreated calls in flight; tests wait on it
+	hooks   sync.WaitGroup // OnEvent calls in flight; tests wait on it
 }
 
 // New returns a Server with opts.Buckets created and versioned.
@@ -124,6 +131,7 @@ const (
 	opUploadPart
 	opUploadPartCopy
 	opDelete
+	opDeleteMulti
 	opHeadVersion
 	opUnsupported
 )
@@ -133,10 +141,13 @@ const (
 var routingParams = []string{"uploadId", "uploads", "versioning", "versions", "versionId"}
 
 func classify(r *http.Request, bucket, key string) operation {
+	q := r.URL.Query()
+	if bucket != "" && key == "" && r.Method == http.MethodPost && q.Has("delete") {
+		return opDeleteMulti
+	}
 	if bucket == "" || key == "" {
 		return opOther
 	}
-	q := r.URL.Query()
 	switch r.Method {
 	case http.MethodPut:
 		if q.Has("uploadId") {
@@ -205,8 +216,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case opDelete:
 		// Deletes take the key's lock so that a write reads back its own object (see below).
 		unlock := s.locks.lock(bucket + "/" + key)
-		defer unlock()
-		s.s3.ServeHTTP(w, r)
+		rec := newRecorder()
+		s.s3.ServeHTTP(rec, r)
+		unlock()
+		rec.flush(w)
+		if rec.status/100 == 2 || rec.status == 0 {
+			s.removed(bucket, key, r.URL.Query().Get("versionId"), rec.header.Get("x-amz-version-id"), rec.header.Get("x-amz-delete-marker") == "true", r, rec.header)
+		}
+		return
+	case opDeleteMulti:
+		s.deleteMulti(w, r, bucket)
 		return
 	case opPut:
 		if err := prepareBody(r); err != nil {
@@ -237,9 +256,79 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	unlock()
 	rec.flush(w)
-	if record != nil && s.opts.OnObjectCreated != nil {
-		s.hooks.Go(func() { s.opts.OnObjectCreated(*record) })
+	if record != nil {
+		s.notify(*record)
 	}
+}
+
+func (s *Server) notify(rec events.S3EventRecord) {
+	if s.opts.OnEvent != nil {
+		s.hooks.Go(func() { s.opts.OnEvent(rec) })
+	}
+}
+
+// removed reports the removal of key: a version deleted for good when the request named one
+// (or the bucket keeps no versions), otherwise a delete marker with the version the response
+// gave it. S3 reports a removal whether or not the key existed.
+func (s *Server) removed(bucket, key, requestedVersion, versionID string, marker bool, r *http.Request, h http.Header) {
+	name := EventDelete
+	switch {
+	case requestedVersion != "":
+		versionID = requestedVersion
+	case marker || versionID != "":
+		name = EventDeleteMarker
+	}
+	rec := s.eventRecord(name, bucket, key, r, h)
+	rec.S3.Object.VersionID = versionID
+	s.notify(rec)
+}
+
+// deleteMulti serves DeleteObjects (POST /bucket?delete), reporting each key it removed.
+func (s *Server) deleteMulti(w http.ResponseWriter, r *http.Request, bucket string) {
+	rec := newRecorder()
+	s.s3.ServeHTTP(rec, r)
+	rec.flush(w)
+	if rec.status/100 != 2 {
+		return
+	}
+	var result struct {
+		Deleted []struct {
+			Key       string `xml:"Key"`
+			VersionID string `xml:"VersionId"`
+		} `xml:"Deleted"`
+	}
+	if err := xml.Unmarshal(rec.body.Bytes(), &result); err != nil {
+		s.opts.Logf("s3local: read DeleteObjects result for bucket %s: %v", bucket, err)
+		return
+	}
+	v, err := s.backend.VersioningConfiguration(bucket)
+	versioned := err == nil && v.Enabled()
+	for _, d := range result.Deleted {
+		// gofakes3 echoes the keys and versions asked for, not the delete markers it made: find
+		// each marker, so that the record carries its version as S3's does.
+		// (S3 makes a marker even for a key that did not exist; gofakes3 does not.)
+		marker := ""
+		if d.VersionID == "" {
+			marker = s.latestDeleteMarker(bucket, d.Key)
+		}
+		s.removed(bucket, d.Key, d.VersionID, marker, d.VersionID == "" && versioned, r, rec.header)
+	}
+}
+
+// latestDeleteMarker returns the version ID of key's delete marker if that is its latest
+// version, or "".
+func (s *Server) latestDeleteMarker(bucket, key string) string {
+	list, err := s.backend.ListBucketVersions(bucket, &gofakes3.Prefix{HasPrefix: true, Prefix: key}, nil)
+	if err != nil {
+		s.opts.Logf("s3local: list versions of %s/%s: %v", bucket, key, err)
+		return ""
+	}
+	for _, v := range list.Versions {
+		if m, ok := v.(*gofakes3.DeleteMarker); ok && m.Key == key && m.IsLatest {
+			return string(m.VersionID)
+		}
+	}
+	return ""
 }
 
 // record builds the event record of a successful creation, reading the object back from the
@@ -280,7 +369,16 @@ func (s *Server) record(op operation, bucket, key string, r *http.Request, rec *
 	case opComplete:
 		name = EventMultipart
 	}
-	return &events.S3EventRecord{
+	ev := s.eventRecord(name, bucket, key, r, rec.header)
+	ev.S3.Object.Size = obj.Size
+	ev.S3.Object.ETag = hex.EncodeToString(obj.Hash)
+	ev.S3.Object.VersionID = versionID
+	return &ev
+}
+
+// eventRecord is the record of an event on key, without the object's size, ETag and version.
+func (s *Server) eventRecord(name, bucket, key string, r *http.Request, h http.Header) events.S3EventRecord {
+	return events.S3EventRecord{
 		EventVersion:      "2.1",
 		EventSource:       "aws:s3",
 		AWSRegion:         s.opts.Region,
@@ -289,8 +387,8 @@ func (s *Server) record(op operation, bucket, key string, r *http.Request, rec *
 		PrincipalID:       events.S3UserIdentity{PrincipalID: principal(r)},
 		RequestParameters: events.S3RequestParameters{SourceIPAddress: sourceIP(r)},
 		ResponseElements: map[string]string{
-			"x-amz-request-id": rec.header.Get("x-amz-request-id"),
-			"x-amz-id-2":       rec.header.Get("x-amz-id-2"),
+			"x-amz-request-id": h.Get("x-amz-request-id"),
+			"x-amz-id-2":       h.Get("x-amz-id-2"),
 		},
 		S3: events.S3Entity{
 			SchemaVersion:   "1.0",
@@ -303,9 +401,6 @@ func (s *Server) record(op operation, bucket, key string, r *http.Request, rec *
 			Object: events.S3Object{
 				Key:           EncodeKey(key),
 				URLDecodedKey: key,
-				Size:          obj.Size,
-				ETag:          hex.EncodeToString(obj.Hash),
-				VersionID:     versionID,
 				Sequencer:     fmt.Sprintf("%018X", s.seq.Add(1)),
 			},
 		},

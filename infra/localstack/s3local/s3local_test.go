@@ -51,7 +51,7 @@ func startServer(tb testing.TB, useTLS bool) *fixture {
 	f := &fixture{}
 	srv, err := New(Options{
 		Buckets: []string{testBucket},
-		OnObjectCreated: func(rec events.S3EventRecord) {
+		OnEvent: func(rec events.S3EventRecord) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.records = append(f.records, rec)
@@ -90,7 +90,7 @@ func startServer(tb testing.TB, useTLS bool) *fixture {
 	return f
 }
 
-// takeRecords waits until every OnObjectCreated call has returned and takes the records.
+// takeRecords waits until every OnEvent call has returned and takes the records.
 func (f *fixture) takeRecords() []events.S3EventRecord {
 	f.server.hooks.Wait()
 	f.mu.Lock()
@@ -707,5 +707,51 @@ func TestEncodeKey(t *testing.T) {
 		if got := EncodeKey(tt.key); got != tt.want {
 			t.Errorf("EncodeKey(%q) = %q; want %q", tt.key, got, tt.want)
 		}
+	}
+}
+
+// TestRemovalRecords checks the records of deletions, as S3 sends them to ObjectRemoved
+// notifications: a delete marker (with its version) for a plain delete in a versioned bucket,
+// a permanent delete for a delete of one version, and one record per key of DeleteObjects.
+func TestRemovalRecords(t *testing.T) {
+	f := startServer(t, false)
+	ctx := context.Background()
+	put := f.put(t, "case-studies/a.md", []byte("a"))
+	f.put(t, "case-studies/b.md", []byte("b"))
+	f.put(t, "case-studies/c.md", []byte("c"))
+	f.takeRecords()
+
+	out, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("case-studies/b.md")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := f.oneRecord(t)
+	if rec.EventName != EventDeleteMarker || rec.S3.Object.URLDecodedKey != "case-studies/b.md" ||
+		rec.S3.Object.VersionID == "" || rec.S3.Object.VersionID != aws.ToString(out.VersionId) || rec.S3.Object.Sequencer == "" {
+		t.Errorf("DeleteObject record = %s %q version %q (response version %q); want %s with the marker's version",
+			rec.EventName, rec.S3.Object.URLDecodedKey, rec.S3.Object.VersionID, aws.ToString(out.VersionId), EventDeleteMarker)
+	}
+
+	_, err = f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("case-studies/a.md"), VersionId: put.VersionId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = f.oneRecord(t)
+	if rec.EventName != EventDelete || rec.S3.Object.VersionID != aws.ToString(put.VersionId) {
+		t.Errorf("DeleteObject(version) record = %s version %q; want %s version %q", rec.EventName, rec.S3.Object.VersionID, EventDelete, aws.ToString(put.VersionId))
+	}
+
+	_, err = f.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(testBucket), Delete: &types.Delete{
+		Objects: []types.ObjectIdentifier{{Key: aws.String("case-studies/c.md")}, {Key: aws.String("case-studies/never.md")}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, r := range f.takeRecords() {
+		keys[r.S3.Object.URLDecodedKey] = r.EventName
+	}
+	if len(keys) != 2 || keys["case-studies/c.md"] != EventDeleteMarker || keys["case-studies/never.md"] != EventDeleteMarker {
+		t.Errorf("DeleteObjects records = %v; want a delete marker for each key", keys)
 	}
 }

@@ -1,5 +1,5 @@
-// Command ingest is IngestFunction: it validates and publishes staff uploads when they are
-// written to the uploads bucket (S3 ObjectCreated on directory/*.csv).
+// Command directoryingest is DirectoryIngestFunction: it validates and publishes directory
+// uploads when they are written to the uploads bucket (S3 ObjectCreated under directory/).
 package main
 
 import (
@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"sectorhub/shared/config"
+	"sectorhub/shared/directory"
+	"sectorhub/shared/directoryingest"
 	"sectorhub/shared/dynamo"
 	"sectorhub/shared/ingest"
 	"sectorhub/shared/objects"
@@ -30,11 +32,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	im := &ingest.Importer{
+	log := config.Logger(getenv)
+	store := dynamo.New(dynamo.NewClient(getenv), table)
+	im := &ingest.Importer[[]directory.Organisation]{
 		Bucket:  bucket,
+		Kind:    directoryingest.Kind{Store: store, Log: log, Now: time.Now},
 		Objects: objects.New(objects.NewClient(getenv)),
-		Store:   dynamo.New(dynamo.NewClient(getenv), table),
-		Log:     config.Logger(getenv),
+		Store:   store,
+		Log:     log,
 		Now:     time.Now,
 	}
 	lambda.StartWithOptions(im.HandleS3, lambda.WithContext(ctx))

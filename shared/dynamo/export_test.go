@@ -1,0 +1,5 @@
+package dynamo
+
+// SetBeforePublish makes PublishDirectory call f between reading the live directory and
+// writing its transaction, so that a test can publish something else in between.
+func SetBeforePublish(s *Store, f func()) { s.beforePublish = f }
