@@ -205,8 +205,8 @@ func TestRunServesTheProduct(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run after cancel = %v; want nil", err)
 	}
-	if !strings.HasSuffix(stderr.String(), "stack | stopping\nstack | stopped\n") {
-		t.Errorf("the log does not end with the stopping and stopped lines")
+	if log := stderr.String(); !strings.HasSuffix(log, "stack | stopped\n") || strings.Count(log, "stack | stopped") != 1 {
+		t.Errorf("the log does not end with one stopped line")
 	}
 	if t.Failed() {
 		t.Logf("log:\n%s", stderr)
