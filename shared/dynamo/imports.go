@@ -63,17 +63,29 @@ func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
 // status processing, on condition that there is no record yet, or the record is still
 // processing and either belongs to rep.RequestID (a retry of the same invocation: Lambda keeps
 // the request ID when it retries an asynchronous event) or its lease has run out (the worker
-// died).
+// died). A record already there is read first (a consistent GetItem): a claim keeps its
+// received_at, and so the import's place in the list, and a finished import costs no write.
+// On success, claimed is the record as stored.
 //
-// When the claim fails, proceed is false and existing is the record that stopped it: a
-// finished import (a re-delivered event, nothing to do) or one another worker is busy with.
+// When the claim fails, proceed is false and the record returned is the one that stopped it:
+// a finished import (a re-delivered event, nothing to do) or one another worker is busy with.
 // Its RequestID tells which invocation last claimed it.
-func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (existing imports.Report, proceed bool, err error) {
-	item, err := importItem(rep)
+func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (claimed imports.Report, proceed bool, err error) {
+	existing, ok, err := s.ImportByID(ctx, rep.ID)
 	if err != nil {
 		return existing, false, err
 	}
-	item["lease_until"] = &types.AttributeValueMemberS{Value: timeKey(leaseUntil)}
+	if ok {
+		if existing.Status != imports.Processing || existing.RequestID != rep.RequestID && existing.LeaseUntil != nil && !existing.LeaseUntil.Before(now) {
+			return existing, false, nil
+		}
+		rep.ReceivedAt = existing.ReceivedAt
+	}
+	rep.LeaseUntil = &leaseUntil
+	item, err := importItem(rep)
+	if err != nil {
+		return claimed, false, err
+	}
 	processing := expression.Name("status").Equal(expression.Value(string(imports.Processing)))
 	cond := expression.AttributeNotExists(expression.Name("pk")).Or(
 		processing.And(expression.Or(
@@ -82,7 +94,7 @@ func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil,
 		)))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return existing, false, fmt.Errorf("build import condition: %w", err)
+		return claimed, false, fmt.Errorf("build import condition: %w", err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &s.table,
@@ -95,9 +107,9 @@ func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil,
 		return rep, true, nil
 	}
 	if !conditionFailed(err) {
-		return existing, false, fmt.Errorf("begin import %s: %w", rep.ID, err)
+		return claimed, false, fmt.Errorf("begin import %s: %w", rep.ID, err)
 	}
-	existing, ok, err := s.ImportByID(ctx, rep.ID)
+	existing, ok, err = s.ImportByID(ctx, rep.ID)
 	if err != nil {
 		return existing, false, err
 	}

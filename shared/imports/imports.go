@@ -83,6 +83,9 @@ type Record struct {
 	ReportKey    string `json:"report_key"`
 	// RequestID is the Lambda request that handled the upload, to find its logs.
 	RequestID string `json:"request_id,omitempty"`
+	// LeaseUntil is when a processing import's claim by RequestID runs out and another
+	// delivery of its event may take it over.
+	LeaseUntil *time.Time `json:"lease_until,omitempty"`
 }
 
 // Filter narrows the imports list; empty fields match everything.

@@ -49,7 +49,8 @@ type Objects interface {
 type Store interface {
 	// BeginImport claims an import for rep.RequestID until leaseUntil: it succeeds (proceed)
 	// when there is no record, or the record is still processing and either held by the same
-	// request or its lease has run out. Otherwise it returns the record that stopped it.
+	// request or its lease has run out, and returns the record as claimed (a retry keeps the
+	// first claim's ReceivedAt). Otherwise it returns the record that stopped it.
 	BeginImport(ctx context.Context, rep imports.Report, leaseUntil, now time.Time) (existing imports.Report, proceed bool, err error)
 	// FinishImport records the outcome, only if the import is processing and held by
 	// rep.RequestID; otherwise it fails with imports.ErrLeaseLost.
@@ -175,7 +176,10 @@ func (im *Importer[T]) handle(ctx context.Context, rec events.S3EventRecord) err
 	if err != nil {
 		return err
 	}
-	if !proceed {
+	if proceed {
+		// A retry keeps the import's first received_at (its place in the imports list).
+		rep.ReceivedAt = existing.ReceivedAt
+	} else {
 		switch {
 		case existing.Status.Done() && existing.RequestID == rep.RequestID && rep.RequestID != "":
 			// Lambda's retry of this very invocation, which recorded the outcome and then failed
