@@ -66,9 +66,9 @@ func TestIngestCrashIsRetriedAndResumes(t *testing.T) {
 				t.Errorf("GET /staff/imports/%s = key %s, status %q; want %s published", claimed.ID, record.Key, record.Status, key)
 			}
 			if listed, ok := findImport(t, st, token, key); !ok || listed.Status != "published" {
-				// The embedded DynamoDB, minidyn before v0.8.2, loses an item from a global
-				// secondary index when a put replaces it with another index key (the retry's
-				// claim rewrites received_at, which gsi1sk holds).
+				// The list reads gsi1, keyed by received_at: the retry's claim keeps the first
+				// one. (The embedded DynamoDB, minidyn before v0.8.2, would also lose the item
+				// from the index if a put changed its index key.)
 				t.Errorf("GET /staff/imports lists the import of %s: %v, status %q; want published", key, ok, listed.Status)
 			}
 			if res := search(t, st, ""); res.Total != n {
