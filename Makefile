@@ -64,6 +64,8 @@ fuzz:
 	done < .fuzz-list; \
 	echo "fuzz: $$(wc -l < .fuzz-list | tr -d ' ') targets passed, $(FUZZTIME) each, in $$(( $$(date +%s) - began ))s:$$summary"
 
-## clean: remove build outputs, the installed emulators and fuzz/test leftovers
+## clean: remove build outputs, the installed emulators, fuzz/test leftovers and the local stack's
+## function builds in the user cache (not its staff-token key beside them)
 clean:
 	rm -rf $(BUILDDIR) .aws-sam $(EMULATORS)/node_modules .fuzz-list .fuzz-list.targets
+	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/sectorhub/build" "$$HOME/Library/Caches/sectorhub/build"
