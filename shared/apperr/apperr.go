@@ -8,7 +8,9 @@ import (
 	"fmt"
 )
 
-// Codes carried by Error. They appear in API responses as error.code.
+// Codes carried by Error. They appear in API responses as error.code. Conflict, Unauthorized
+// and TooLarge have no user yet: the events and bulletin routes (capacity, tokens in links,
+// request bodies) are theirs; httpapi already maps them.
 const (
 	Invalid      = "invalid_parameter" // the request is malformed or a value is out of range
 	NotFound     = "not_found"         // the thing asked for does not exist

@@ -1,6 +1,7 @@
-// Package config reads a function's configuration from its environment. Each function keeps
-// its own typed Config struct in its main package and fills it through Env, so that a missing
-// variable fails the function at start with a message naming every missing variable.
+// Package config reads a function's configuration from its environment. Each function's run
+// reads the variables it needs through one Env (Required, then Err), so that a missing
+// variable fails the function at start with a message naming every missing variable; the
+// values go straight into the clients and handlers that use them.
 package config
 
 import (
