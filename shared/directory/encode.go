@@ -12,16 +12,39 @@ import (
 // bytes by AppendJSON (which httpapi uses when a value has it). The output is the same JSON
 // that encoding/json gives (tests compare them), with facets in vocabulary order.
 
+// The string fields of an organisation, numbered in the order appendJSON writes them.
+const (
+	fieldID = iota
+	fieldName
+	fieldSummary
+	fieldDescription
+	fieldWebsite
+	fieldEmail
+	fieldPhone
+	fieldPostcode
+	numStringFields
+)
+
+// stringFields returns o's string fields, numbered as above.
+func (o *Organisation) stringFields() [numStringFields]*string {
+	return [numStringFields]*string{&o.ID, &o.Name, &o.Summary, &o.Description, &o.Website, &o.Email, &o.Phone, &o.Postcode}
+}
+
 // appendJSON appends o's JSON encoding, with empty lists as [] (see MarshalJSON).
-func (o *Organisation) appendJSON(b []byte) []byte {
+func (o *Organisation) appendJSON(b []byte) []byte { return o.appendJSONAt(b, nil) }
+
+// appendJSONAt is appendJSON that also records, if at is not nil, where each string field's
+// encoded value starts in b (after its opening quote). A value that needed no escaping is then
+// b[at[f]:at[f]+len(value)], which the index snapshot uses to share the bytes (see WriteTo).
+func (o *Organisation) appendJSONAt(b []byte, at *[numStringFields]int) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, o.ID)
+	b = appendField(b, at, fieldID, o.ID)
 	b = append(b, `,"name":`...)
-	b = appendString(b, o.Name)
+	b = appendField(b, at, fieldName, o.Name)
 	b = append(b, `,"summary":`...)
-	b = appendString(b, o.Summary)
+	b = appendField(b, at, fieldSummary, o.Summary)
 	b = append(b, `,"description":`...)
-	b = appendString(b, o.Description)
+	b = appendField(b, at, fieldDescription, o.Description)
 	b = append(b, `,"areas_of_work":`...)
 	b = appendStrings(b, o.AreasOfWork)
 	b = append(b, `,"client_groups":`...)
@@ -35,14 +58,40 @@ func (o *Organisation) appendJSON(b []byte) []byte {
 	b = append(b, `,"lived_experience_board":`...)
 	b = strconv.AppendBool(b, o.LivedExperienceBoard)
 	b = append(b, `,"website":`...)
-	b = appendString(b, o.Website)
+	b = appendField(b, at, fieldWebsite, o.Website)
 	b = append(b, `,"email":`...)
-	b = appendString(b, o.Email)
+	b = appendField(b, at, fieldEmail, o.Email)
 	b = append(b, `,"phone":`...)
-	b = appendString(b, o.Phone)
+	b = appendField(b, at, fieldPhone, o.Phone)
 	b = append(b, `,"postcode":`...)
-	b = appendString(b, o.Postcode)
+	b = appendField(b, at, fieldPostcode, o.Postcode)
 	return append(b, '}')
+}
+
+func appendField(b []byte, at *[numStringFields]int, f int, s string) []byte {
+	if at != nil {
+		at[f] = len(b) + 1
+	}
+	return appendString(b, s)
+}
+
+// encodeAll returns the JSON encoding of each organisation. The encodings share one string, so
+// that an index holds one allocation for them rather than one per organisation.
+func encodeAll(orgs []Organisation) []string {
+	var b []byte
+	ends := make([]int, len(orgs))
+	for i := range orgs {
+		b = orgs[i].appendJSON(b)
+		ends[i] = len(b)
+	}
+	all := string(b)
+	out := make([]string, len(orgs))
+	start := 0
+	for i, end := range ends {
+		out[i] = all[start:end]
+		start = end
+	}
+	return out
 }
 
 // AppendJSON appends r's JSON encoding to b.

@@ -20,7 +20,7 @@ type Result struct {
 	Facets map[string]map[string]int `json:"facets"`
 
 	// itemJSON holds the index's ready-made encoding of each item, for AppendJSON.
-	itemJSON [][]byte
+	itemJSON []string
 }
 
 // Index answers searches over a fixed set of organisations. It is built once (NewIndex) and
@@ -37,7 +37,7 @@ type Result struct {
 // intersection, so neither costs a pass over the organisations.
 type Index struct {
 	orgs  []Organisation // in name order
-	json  [][]byte       // json[i] is orgs[i] encoded, made once so searches only copy it
+	json  []string       // json[i] is orgs[i] encoded, made once so searches only copy it
 	byID  map[string]int
 	terms [numLists][]bitset // terms[l][t]: organisations with term t of list l
 	count [numLists][]int    // count[l][t]: organisations with term t of list l
@@ -127,10 +127,7 @@ func NewIndex(orgs []Organisation) *Index {
 		ix.orgs[r] = orgs[i]
 		number[i] = r
 	}
-	ix.json = make([][]byte, n)
-	for i := range ix.orgs {
-		ix.json[i] = ix.orgs[i].appendJSON(nil)
-	}
+	ix.json = encodeAll(ix.orgs)
 	for i := range orgs {
 		if _, dup := ix.byID[orgs[i].ID]; !dup {
 			ix.byID[orgs[i].ID] = number[i]
@@ -257,7 +254,7 @@ func (ix *Index) buildText(lists []List) {
 
 	ix.buckets = make([]bucket, maxTypoLen+1)
 	for t, tok := range ix.tokens {
-		if len(tok) >= minTypoLen-1 && len(tok) <= maxTypoLen && isASCII(tok) {
+		if inBucket(tok) {
 			b := &ix.buckets[len(tok)]
 			b.fwd = append(b.fwd, uint32(t))
 		}

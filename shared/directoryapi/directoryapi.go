@@ -4,13 +4,13 @@
 //	GET /directory/organisations/{id}   one organisation
 //
 // A warm search costs one DynamoDB request whatever the size of the directory: a GetItem of
-// the published-version pointer. The search index of that version is built once per Lambda
-// instance from the version's snapshot and reused until a new version is published.
+// the published-version pointer. The search index of that version is loaded once per Lambda
+// instance — decoded from the snapshot the ingest stored with the version, not built — and
+// reused until a new version is published (see loader.go for how loads are bounded).
 package directoryapi
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -29,24 +29,38 @@ const (
 // Store is what the directory routes read.
 type Store interface {
 	CurrentDirectory(ctx context.Context) (directory.Published, bool, error)
-	DirectorySnapshot(ctx context.Context, version string) ([]directory.Organisation, error)
+	// DirectoryIndex returns the search index of a version and how it was made (for the log).
+	DirectoryIndex(ctx context.Context, version string) (*directory.Index, string, error)
 	OrganisationByID(ctx context.Context, version, id string) (directory.Organisation, bool, error)
 }
 
 // API holds the routes' dependencies and the instance's cached index.
 type API struct {
-	store Store
-	log   *slog.Logger
-
-	mu      sync.Mutex
-	version string
-	index   *directory.Index
+	store  Store
+	log    *slog.Logger
+	loader loader
 }
 
 // New returns the directory routes on a router.
 func New(store Store, log *slog.Logger) *httpapi.Router {
+	return newAPI(store, log).routes()
+}
+
+func newAPI(store Store, log *slog.Logger) *API {
 	a := &API{store: store, log: log}
-	r := httpapi.NewRouter(log)
+	a.loader = loader{
+		load:       store.DirectoryIndex,
+		log:        log,
+		staleAfter: staleAfter,
+		margin:     deadlineMargin,
+		retryAfter: retryAfter,
+		timeout:    loadTimeout,
+	}
+	return a
+}
+
+func (a *API) routes() *httpapi.Router {
+	r := httpapi.NewRouter(a.log)
 	r.Handle("GET /directory/organisations", a.search)
 	r.Handle("GET /directory/organisations/{id}", a.get)
 	return r
@@ -65,35 +79,7 @@ func (a *API) currentIndex(ctx context.Context) (*directory.Index, error) {
 	if !ok {
 		return emptyIndex(), nil
 	}
-	if ix := a.cached(p.Version); ix != nil {
-		return ix, nil
-	}
-	// Lambda runs one invocation at a time per instance, so two loads never race here; the
-	// lock only keeps the cache consistent for other callers (tests, benchmarks).
-	orgs, err := a.store.DirectorySnapshot(ctx, p.Version)
-	if err != nil {
-		return nil, err
-	}
-	if len(orgs) != p.Count {
-		// Never cache part of a directory: fail this request, try again on the next.
-		return nil, fmt.Errorf("snapshot of directory version %s has %d organisations; the published pointer says %d", p.Version, len(orgs), p.Count)
-	}
-	ix := directory.NewIndex(orgs)
-	a.mu.Lock()
-	a.index, a.version = ix, p.Version
-	a.mu.Unlock()
-	a.log.InfoContext(ctx, "loaded directory index", "version", p.Version, "organisations", len(orgs))
-	return ix, nil
-}
-
-// cached returns the cached index if it is version's, or nil.
-func (a *API) cached(version string) *directory.Index {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.version != version {
-		return nil
-	}
-	return a.index
+	return a.loader.index(ctx, p)
 }
 
 func (a *API) search(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -128,7 +114,7 @@ func (a *API) get(ctx context.Context, req httpapi.Request) (httpapi.Response, e
 	// A warm instance that already holds this version's index answers from memory;
 	// otherwise one GetItem, rather than loading the whole index for one organisation.
 	var org directory.Organisation
-	if ix := a.cached(p.Version); ix != nil {
+	if ix := a.loader.cached(p.Version); ix != nil {
 		org, ok = ix.Get(id)
 	} else if org, ok, err = a.store.OrganisationByID(ctx, p.Version, id); err != nil {
 		return httpapi.Response{}, err
