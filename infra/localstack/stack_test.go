@@ -638,6 +638,42 @@ func TestS3UploadTriggersFunction(t *testing.T) {
 	}
 }
 
+// TestS3DeleteTriggersRemoval: deleting an object delivers an ObjectRemoved event, shaped as S3
+// sends it, to the function whose removal event matches (and not to creation-only ones).
+func TestS3DeleteTriggersRemoval(t *testing.T) {
+	st := startStack(t, testOptions(t))
+	ctx := context.Background()
+	client := st.S3Client()
+	bucket := st.Bucket("Uploads")
+	key := "directory/gone.csv"
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("id,name\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs := len(st.reports.since(0, "UploadFunction"))
+	out, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev, ok := seen(t, st)[key]
+	if !ok || len(ev.Records) != 1 {
+		t.Fatalf("the upload function saw %+v for %s; want one record", ev, key)
+	}
+	rec := ev.Records[0]
+	if rec.EventName != "ObjectRemoved:DeleteMarkerCreated" || rec.S3.Object.VersionID != aws.ToString(out.VersionId) || rec.S3.Object.VersionID == "" || rec.S3.Bucket.Name != bucket {
+		t.Errorf("removal record = %s version %q in %s; want ObjectRemoved:DeleteMarkerCreated, the marker's version %q, bucket %s",
+			rec.EventName, rec.S3.Object.VersionID, rec.S3.Bucket.Name, aws.ToString(out.VersionId), bucket)
+	}
+	if got := len(st.reports.since(0, "UploadFunction")) - runs; got != 1 {
+		t.Errorf("UploadFunction ran %d times for the delete; want 1", got)
+	}
+}
+
 func TestS3TriggeredFailureIsRetried(t *testing.T) {
 	st := startStack(t, testOptions(t))
 	ctx := context.Background()
