@@ -18,12 +18,14 @@ import (
 // example.org addresses and phone numbers from Ofcom's ranges reserved for drama. The local
 // stack publishes it through the upload path so that a newcomer sees a working directory.
 //
-//go:embed uploads/directory/sample-directory.csv
+//go:embed uploads/10-directory/sample-directory.csv
 var DirectoryCSV []byte
 
-// uploads holds the sample content of every kind, each file at the key it is uploaded to:
-// uploads/directory/sample-directory.csv goes to directory/sample-directory.csv. A new kind
-// of content brings its samples by adding files under its prefix; nothing else changes.
+// uploads holds the sample content of every kind, each kind in a folder named after its
+// prefix with a number in front that orders the kinds (one kind's samples may refer to
+// another's: a case study names an organisation of the directory): the file
+// uploads/10-directory/sample-directory.csv is uploaded, first, to directory/sample-directory.csv.
+// A new kind of content brings its samples in a folder of its own; nothing else changes.
 //
 //go:embed uploads
 var uploads embed.FS
@@ -34,7 +36,8 @@ type Upload struct {
 	Body []byte
 }
 
-// Uploads returns every sample upload, in key order.
+// Uploads returns every sample upload, kinds in the order of their folders' numbers, each
+// kind's files in name order.
 func Uploads() ([]Upload, error) {
 	var out []Upload
 	err := fs.WalkDir(uploads, "uploads", func(p string, d fs.DirEntry, err error) error {
@@ -45,7 +48,12 @@ func Uploads() ([]Upload, error) {
 		if err != nil {
 			return err
 		}
-		out = append(out, Upload{Key: strings.TrimPrefix(p, "uploads/"), Body: body})
+		folder, rest, _ := strings.Cut(strings.TrimPrefix(p, "uploads/"), "/")
+		_, prefix, ok := strings.Cut(folder, "-")
+		if !ok || strings.TrimLeft(folder[:len(folder)-len(prefix)-1], "0123456789") != "" || rest == "" {
+			return fmt.Errorf("sample upload %s: put it in a folder named <number>-<prefix>, such as 10-directory", p)
+		}
+		out = append(out, Upload{Key: prefix + "/" + rest, Body: body})
 		return nil
 	})
 	if err != nil {
