@@ -164,3 +164,35 @@ func words(s string, buf []byte, f func(word, stem []byte)) []byte {
 	flush()
 	return b
 }
+
+// Words calls f with each word of s as search splits and folds it (see words): lower case,
+// without accents or ignorable characters; stem is the part of a word before its apostrophe
+// ("women" of "womens"), "" for a word without one. Other capabilities that search text (case
+// studies) use Words and MatchWord so that their search matches as the directory's does.
+func Words(s string, f func(word, stem string)) {
+	words(s, nil, func(w, stem []byte) { f(string(w), string(stem)) })
+}
+
+// How a query word matches a word of the text, as MatchWord reports it; a larger value is a
+// better match.
+const (
+	NoMatch     = 0
+	TypoMatch   = matchTypo
+	PrefixMatch = matchPrefix
+	ExactMatch  = matchExact
+)
+
+// MatchWord reports how the folded query word w matches the folded word t of a text under
+// search's rules: exactly; as its start, when prefix (the query's last word, still being
+// typed); or within one typo, for query words of minTypoLen or more ASCII letters.
+func MatchWord(w, t string, prefix bool) int {
+	switch {
+	case w == t:
+		return ExactMatch
+	case prefix && len(t) > len(w) && t[:len(w)] == w:
+		return PrefixMatch
+	case len(w) >= minTypoLen && len(w) < maxTypoLen && isASCII(w) && inBucket(t) && oneEdit(w, t):
+		return TypoMatch
+	}
+	return NoMatch
+}
