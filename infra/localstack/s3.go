@@ -61,7 +61,12 @@ func notifies(r *http.Request) bool {
 	}
 	switch r.Method {
 	case http.MethodDelete:
-		return !q.Has("uploadId")
+		for p := range q {
+			if p != "versionId" && p != "x-id" {
+				return false // ?uploadId, ?tagging, ...: not an object removal
+			}
+		}
+		return true
 	case http.MethodPut:
 		// PutObject and CopyObject carry no query but the SDK's x-id;
 		// parts and sub-resources (?uploadId, ?acl, ?tagging) do.

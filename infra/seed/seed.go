@@ -4,11 +4,14 @@ package seed
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/csv"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 
 	"sectorhub/shared/directory"
@@ -32,8 +35,9 @@ var uploads embed.FS
 
 // Upload is one sample file and the key it is uploaded to.
 type Upload struct {
-	Key  string
-	Body []byte
+	Key   string
+	Body  []byte
+	order int // the number of its folder
 }
 
 // Uploads returns every sample upload, kinds in the order of their folders' numbers, each
@@ -49,16 +53,18 @@ func Uploads() ([]Upload, error) {
 			return err
 		}
 		folder, rest, _ := strings.Cut(strings.TrimPrefix(p, "uploads/"), "/")
-		_, prefix, ok := strings.Cut(folder, "-")
-		if !ok || strings.TrimLeft(folder[:len(folder)-len(prefix)-1], "0123456789") != "" || rest == "" {
+		num, prefix, _ := strings.Cut(folder, "-")
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 0 || prefix == "" || rest == "" {
 			return fmt.Errorf("sample upload %s: put it in a folder named <number>-<prefix>, such as 10-directory", p)
 		}
-		out = append(out, Upload{Key: prefix + "/" + rest, Body: body})
+		out = append(out, Upload{Key: prefix + "/" + rest, Body: body, order: n})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read sample uploads: %w", err)
 	}
+	slices.SortStableFunc(out, func(a, b Upload) int { return cmp.Compare(a.order, b.order) })
 	return out, nil
 }
 

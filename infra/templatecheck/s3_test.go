@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"sectorhub/infra/samtemplate"
+	"sectorhub/shared/ingest"
 )
 
 // matchesS3 returns "" if every record of ev would be sent to e by a bucket named bucket, or
@@ -78,6 +79,22 @@ func TestEveryS3EventHasASample(t *testing.T) {
 		}
 		if !owned {
 			t.Errorf("events/%s matches no S3 event of template.yaml (bucket, prefix, suffix or event name)", s.File)
+		}
+	}
+}
+
+// TestUploadFunctionsFitTheLease: an import's claim is leased for ingest.Lease so that a
+// crashed invocation's import can be taken over; an invocation still running after its lease
+// could be overtaken while it works. Every function triggered by uploads must time out first.
+func TestUploadFunctionsFitTheLease(t *testing.T) {
+	tmpl := loadTemplate(t)
+	for _, e := range tmpl.S3Events {
+		fn, ok := tmpl.Function(e.FunctionID)
+		if !ok {
+			t.Fatalf("S3 event %s names no function %s", e.EventID, e.FunctionID)
+		}
+		if fn.Timeout >= ingest.Lease {
+			t.Errorf("%s times out after %v, not before the import lease (%v) runs out", fn.LogicalID, fn.Timeout, ingest.Lease)
 		}
 	}
 }

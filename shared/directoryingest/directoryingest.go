@@ -81,7 +81,10 @@ func (Kind) Parse(ctx context.Context, u ingest.Upload, body io.Reader) (ingest.
 // the same items; the pointer switch records the import in the same transaction.
 func (k Kind) Publish(ctx context.Context, u ingest.Upload, orgs []directory.Organisation, rep imports.Report) (imports.Report, bool, error) {
 	version := rep.ID
-	if err := k.Store.WriteDirectoryVersion(ctx, version, orgs, rep.ReceivedAt); err != nil {
+	// The version's write time (not the import's first receipt, which a retry keeps) is what
+	// pruning compares with the lease, so that a version being written now is never pruned.
+	writing := k.Now().UTC()
+	if err := k.Store.WriteDirectoryVersion(ctx, version, orgs, writing); err != nil {
 		return rep, false, err
 	}
 	prev, _, err := k.Store.LiveDirectory(ctx)
@@ -102,10 +105,11 @@ func (k Kind) Publish(ctx context.Context, u ingest.Upload, orgs []directory.Org
 	}
 	if !published {
 		rep.Status = imports.Superseded
+		rep.Version = "" // never live
 		return rep, false, nil
 	}
 	// Versions written within the lease may belong to imports still running: keep them.
-	if err := k.Store.PruneDirectoryVersions(ctx, version, prev.Version, rep.ReceivedAt.Add(-ingest.Lease)); err != nil {
+	if err := k.Store.PruneDirectoryVersions(ctx, version, prev.Version, writing.Add(-ingest.Lease)); err != nil {
 		// Not worth a retry: the next publish prunes again.
 		k.Log.Warn("prune old directory versions", "err", fmt.Sprint(err))
 	}

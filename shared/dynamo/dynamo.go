@@ -34,8 +34,9 @@ import (
 type Store struct {
 	db    *dynamodb.Client
 	table string
-	// beforePublish, if set (by tests), runs between PublishDirectory's read and its write.
-	beforePublish func()
+	// beforePublish and beforeClaim, if set (by tests), run between PublishDirectory's and
+	// BeginImport's reads and their conditional writes.
+	beforePublish, beforeClaim func()
 }
 
 // New returns a Store on table.

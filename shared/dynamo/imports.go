@@ -75,6 +75,9 @@ func (s *Store) BeginImport(ctx context.Context, rep imports.Report, leaseUntil,
 	if err != nil {
 		return existing, false, err
 	}
+	if s.beforeClaim != nil {
+		s.beforeClaim()
+	}
 	if ok {
 		if existing.Status != imports.Processing || existing.RequestID != rep.RequestID && existing.LeaseUntil != nil && !existing.LeaseUntil.Before(now) {
 			return existing, false, nil
@@ -228,6 +231,11 @@ func (s *Store) Imports(ctx context.Context, f imports.Filter, limit int, cursor
 		ExpressionAttributeValues: expr.Values(),
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
+	}
+	if len(conds) > 0 {
+		// Read more than the page needs, since the filter drops some: the loop below cuts the
+		// page at limit and makes the cursor from the last record returned.
+		in.Limit = aws.Int32(100)
 	}
 	if cursor != "" {
 		if in.ExclusiveStartKey, err = decodeImportsCursor(cursor); err != nil {

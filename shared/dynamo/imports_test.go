@@ -218,3 +218,77 @@ func TestConcurrentPublishes(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentClaims: deliveries of one event to several invocations at once all read "no
+// record" before any writes; the claim's condition lets exactly one of them proceed.
+func TestConcurrentClaims(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		const n = 6
+		var read sync.WaitGroup
+		read.Add(n)
+		dynamo.SetBeforeClaim(st, func() { read.Done(); read.Wait() })
+		var wg sync.WaitGroup
+		var proceeded atomic.Int32
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				rep := report("contested", "directory/contested.csv", t0)
+				rep.RequestID = fmt.Sprintf("req-%d", i)
+				_, ok, err := st.BeginImport(ctx, rep, t0.Add(time.Minute), t0)
+				errs[i] = err
+				if ok {
+					proceeded.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("BeginImport by req-%d: %v", i, err)
+			}
+		}
+		if got := proceeded.Load(); got != 1 {
+			t.Fatalf("%d of %d concurrent claims proceeded; want exactly 1", got, n)
+		}
+	})
+}
+
+// TestPublishAfterLosingTheLease: an import whose lease ran out and was taken over by another
+// request must not publish: the transaction's import condition refuses it, whole.
+func TestPublishAfterLosingTheLease(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		orgs := syntheticOrgs(t, 3)
+		if !publish(t, st, "live", orgs, t0) {
+			t.Fatal("first publish refused")
+		}
+		if err := st.WriteDirectoryVersion(ctx, "slow", orgs, t0); err != nil {
+			t.Fatal(err)
+		}
+		first := report("slow", "directory/slow.csv", t0)
+		first.RequestID = "req-1"
+		if _, ok, err := st.BeginImport(ctx, first, t0.Add(time.Minute), t0); err != nil || !ok {
+			t.Fatalf("claim by req-1 = %v, %v", ok, err)
+		}
+		second := first
+		second.RequestID = "req-2"
+		later := t0.Add(2 * time.Minute) // req-1's lease has run out
+		if _, ok, err := st.BeginImport(ctx, second, later.Add(time.Minute), later); err != nil || !ok {
+			t.Fatalf("takeover by req-2 = %v, %v", ok, err)
+		}
+		first.Status = imports.Published
+		published, err := st.PublishDirectory(ctx, directory.Published{Version: "slow", Count: len(orgs), UploadedAt: t0.Add(time.Hour)}, first)
+		if !errors.Is(err, imports.ErrLeaseLost) || published {
+			t.Fatalf("PublishDirectory by req-1 after the takeover = %v, %v; want ErrLeaseLost", published, err)
+		}
+		if cur, _, _ := st.LiveDirectory(ctx); cur.Version != "live" {
+			t.Fatalf("live version = %q; want live (the refused transaction switched nothing)", cur.Version)
+		}
+		if rec, _, _ := st.ImportByID(ctx, "slow"); rec.Status != imports.Processing || rec.RequestID != "req-2" {
+			t.Fatalf("import after the refused publish = %s by %q; want processing by req-2", rec.Status, rec.RequestID)
+		}
+	})
+}

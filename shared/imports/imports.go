@@ -83,9 +83,6 @@ type Record struct {
 	ReportKey    string `json:"report_key"`
 	// RequestID is the Lambda request that handled the upload, to find its logs.
 	RequestID string `json:"request_id,omitempty"`
-	// LeaseUntil is when a processing import's claim by RequestID runs out and another
-	// delivery of its event may take it over.
-	LeaseUntil *time.Time `json:"lease_until,omitempty"`
 }
 
 // Filter narrows the imports list; empty fields match everything.
@@ -98,18 +95,21 @@ type Filter struct {
 // returned by GET /staff/imports/{id}. Problems is never nil.
 type Report struct {
 	Record
-	Problems []Problem `json:"problems"`
+	// LeaseUntil is when a processing import's claim by RequestID runs out and another
+	// delivery of its event may take it over.
+	LeaseUntil *time.Time `json:"lease_until,omitempty"`
+	Problems   []Problem  `json:"problems"`
 }
 
 // ID derives an import's identifier from the event it is about, so that a re-delivered S3
 // event (same bucket, key and object version) maps to the same import. removed tells a
 // removal from a creation.
 func ID(bucket, key, versionID, etag string, removed bool) string {
-	what := "created"
-	if removed {
-		what = "removed"
+	in := bucket + "\x00" + key + "\x00" + versionID + "\x00" + etag
+	if removed { // creations keep the IDs they had before removals existed
+		in += "\x00removed"
 	}
-	sum := sha256.Sum256([]byte(bucket + "\x00" + key + "\x00" + versionID + "\x00" + etag + "\x00" + what))
+	sum := sha256.Sum256([]byte(in))
 	return hex.EncodeToString(sum[:10])
 }
 

@@ -102,11 +102,17 @@ type Kind[T any] interface {
 	Publish(ctx context.Context, u Upload, content T, rep imports.Report) (done imports.Report, recorded bool, err error)
 }
 
-// Remover is a Kind whose content is unpublished by deleting its object (S3 ObjectRemoved).
+// RemovalEvent is the S3 event that unpublishes a Remover's content: a delete marker made by
+// deleting the file from the (versioned) bucket. A Remover's trigger in template.yaml lists
+// s3:ObjectRemoved:DeleteMarkerCreated; any other ObjectRemoved event is ignored.
+const RemovalEvent = "ObjectRemoved:DeleteMarkerCreated"
+
+// Remover is a Kind whose content is unpublished by deleting its object (RemovalEvent).
 type Remover interface {
 	// Remove unpublishes what u's key published, unless something uploaded after u.At is
-	// live. It returns the record as it ends (Removed or Superseded) and whether it recorded it
-	// itself, as Publish does.
+	// live. rep is the record as it stands once removed (status Removed, finished); Remove
+	// returns it as it ends (Removed, or Superseded) and whether it recorded it itself, as
+	// Publish does.
 	Remove(ctx context.Context, u Upload, rep imports.Report) (done imports.Report, recorded bool, err error)
 }
 
@@ -136,7 +142,10 @@ func (im *Importer[T]) handle(ctx context.Context, rec events.S3EventRecord) err
 	bucket, obj := rec.S3.Bucket.Name, rec.S3.Object
 	key := obj.URLDecodedKey
 	log := im.Log.With("kind", im.Kind.Name(), "bucket", bucket, "key", key, "version_id", obj.VersionID)
-	removed := strings.HasPrefix(rec.EventName, "ObjectRemoved:")
+	// In the versioned uploads bucket, deleting a file makes a delete marker. Other removals
+	// (a version deleted for good, a delete marker deleted, which restores the file) leave the
+	// file's current version where it was, so they unpublish nothing.
+	removed := rec.EventName == RemovalEvent
 	_, canRemove := im.Kind.(Remover)
 	switch {
 	case !strings.HasPrefix(rec.EventName, "ObjectCreated:") && !removed, removed && !canRemove:
@@ -207,6 +216,7 @@ func (im *Importer[T]) handle(ctx context.Context, rec events.S3EventRecord) err
 		recorded bool
 	)
 	if removed {
+		rep = im.finished(rep, imports.Removed, nil, 0)
 		done, recorded, err = im.Kind.(Remover).Remove(ctx, u, rep)
 	} else {
 		done, recorded, err = im.create(ctx, u, rep)

@@ -89,8 +89,6 @@ type removableNotes struct{ *notes }
 func (n removableNotes) Remove(ctx context.Context, u ingest.Upload, rep imports.Report) (imports.Report, bool, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	at := time.Now()
-	rep.FinishedAt = &at
 	if cur, ok := n.published[u.Key]; ok && cur.at.After(u.At) {
 		rep.Status = imports.Superseded
 		return rep, false, nil
@@ -167,7 +165,7 @@ func (f *fixture) remove(t *testing.T, key string, at time.Time) events.S3Event 
 	if err != nil {
 		t.Fatalf("DeleteObject(%s): %v", key, err)
 	}
-	return event("ObjectRemoved:DeleteMarkerCreated", key, aws.ToString(out.VersionId), "", 0, at)
+	return event(ingest.RemovalEvent, key, aws.ToString(out.VersionId), "", 0, at)
 }
 
 func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
@@ -293,7 +291,7 @@ func TestNewKindRemoval(t *testing.T) {
 
 		// A removal delivered after a later upload of the same key changes nothing.
 		f.handle(t, f.upload(t, "notes/back.txt", "again\n", f.now.Add(2*time.Hour)), "req-4")
-		stale := event("ObjectRemoved:Delete", "notes/back.txt", "stale-marker", "", 0, f.now.Add(time.Hour))
+		stale := event(ingest.RemovalEvent, "notes/back.txt", "stale-marker", "", 0, f.now.Add(time.Hour))
 		f.handle(t, stale, "req-5")
 		if _, ok := f.kind.live("notes/back.txt"); !ok {
 			t.Fatal("a stale removal unpublished a later upload")
@@ -358,4 +356,66 @@ func TestTooLargeSaysHowMuch(t *testing.T) {
 			t.Errorf("TooLarge(%d, %d) = %q; want %q", tc.size, tc.max, got, tc.want)
 		}
 	}
+}
+
+// TestOnlyDeleteMarkersRemove: deleting an old version for good, or deleting a delete marker
+// (which restores the file), leaves the file's current version in place: nothing unpublishes.
+func TestOnlyDeleteMarkersRemove(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table, true)
+		f.handle(t, f.upload(t, "notes/kept.txt", "one\n", f.now), "req-1")
+		for i, name := range []string{"ObjectRemoved:Delete", "ObjectRemoved:*"} {
+			f.handle(t, event(name, "notes/kept.txt", fmt.Sprintf("old-version-%d", i), "", 0, f.now.Add(time.Hour)), fmt.Sprintf("req-%d", i+2))
+		}
+		if _, ok := f.kind.live("notes/kept.txt"); !ok {
+			t.Fatal("a removal that was not a delete marker unpublished the notes")
+		}
+		if recs := f.imports(t, imports.Filter{}); len(recs) != 1 {
+			t.Fatalf("Imports = %d records; want only the upload's", len(recs))
+		}
+		rm := f.remove(t, "notes/kept.txt", f.now.Add(2*time.Hour))
+		f.handle(t, rm, "req-9")
+		rep := f.report(t, "notes/kept.txt")
+		if rep.Status != imports.Removed || rep.FinishedAt == nil {
+			t.Fatalf("report after a delete marker = %s, finished %v; want removed, with a finish time", rep.Status, rep.FinishedAt)
+		}
+	})
+}
+
+// failingReports is the real S3 adapter whose first report write fails, as a throttled or
+// timed-out PutObject would.
+type failingReports struct {
+	*objects.Store
+	failed bool
+}
+
+func (f *failingReports) PutJSON(ctx context.Context, bucket, key string, body []byte) error {
+	if !f.failed {
+		f.failed = true
+		return fmt.Errorf("injected: put %s failed", key)
+	}
+	return f.Store.PutJSON(ctx, bucket, key, body)
+}
+
+// TestRejectedReportSurvivesAFailedWrite: a rejected upload's report (its problems are only
+// in full in the bucket) is written before the outcome is recorded, so that when the write
+// fails, Lambda's retry of the same request finds the import unfinished and writes it.
+func TestRejectedReportSurvivesAFailedWrite(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		f := newFixture(t, db, table, false)
+		f.im.Objects = &failingReports{Store: objects.New(f.s3)}
+		ev := f.upload(t, "notes/bad.txt", "!one\n!two\n", f.now)
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+		if err := f.im.HandleS3(ctx, ev); err == nil {
+			t.Fatal("HandleS3 with a failing report write = nil; want an error so that Lambda retries")
+		}
+		if recs := f.imports(t, imports.Filter{}); len(recs) != 1 || recs[0].Status != imports.Processing {
+			t.Fatalf("after the failed report write, imports = %+v; want one still processing", recs)
+		}
+		f.handle(t, ev, "req-1") // Lambda's retry keeps the request ID
+		rep := f.report(t, "notes/bad.txt")
+		if rep.Status != imports.Rejected || rep.ProblemCount != 2 || len(rep.Problems) != 2 {
+			t.Fatalf("report after the retry = %s with %d of %d problems; want rejected with both", rep.Status, len(rep.Problems), rep.ProblemCount)
+		}
+	})
 }

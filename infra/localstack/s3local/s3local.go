@@ -176,9 +176,17 @@ func classify(r *http.Request, bucket, key string) operation {
 			return opComplete
 		}
 	case http.MethodDelete:
-		if !q.Has("uploadId") {
-			return opDelete
+		// DeleteObject takes only ?versionId= (and the SDK's x-id); ?uploadId aborts an upload.
+		// gofakes3 would serve ?tagging and the like as a delete of the object itself.
+		if q.Has("uploadId") {
+			return opOther
 		}
+		for p := range q {
+			if p != "versionId" && p != "x-id" {
+				return opUnsupported
+			}
+		}
+		return opDelete
 	case http.MethodHead:
 		if v := q.Get("versionId"); v != "" && v != "null" {
 			return opHeadVersion
@@ -272,10 +280,14 @@ func (s *Server) notify(rec events.S3EventRecord) {
 // gave it. S3 reports a removal whether or not the key existed.
 func (s *Server) removed(bucket, key, requestedVersion, versionID string, marker bool, r *http.Request, h http.Header) {
 	name := EventDelete
+	v, err := s.backend.VersioningConfiguration(bucket)
+	versioned := err == nil && v.Enabled()
 	switch {
 	case requestedVersion != "":
 		versionID = requestedVersion
-	case marker || versionID != "":
+	case marker || versionID != "" || versioned:
+		// A delete without a version in a versioned bucket makes a marker, even for a key
+		// that did not exist (gofakes3 makes none then; the record still says so).
 		name = EventDeleteMarker
 	}
 	rec := s.eventRecord(name, bucket, key, r, h)

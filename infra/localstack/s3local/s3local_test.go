@@ -754,4 +754,25 @@ func TestRemovalRecords(t *testing.T) {
 	if len(keys) != 2 || keys["case-studies/c.md"] != EventDeleteMarker || keys["case-studies/never.md"] != EventDeleteMarker {
 		t.Errorf("DeleteObjects records = %v; want a delete marker for each key", keys)
 	}
+
+	// Deleting a key that never existed still makes a marker in a versioned bucket.
+	if _, err := f.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("case-studies/nothing.md")}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.oneRecord(t); rec.EventName != EventDeleteMarker {
+		t.Errorf("DeleteObject of a missing key = %s; want %s", rec.EventName, EventDeleteMarker)
+	}
+	// Deleting a sub-resource removes nothing.
+	f.put(t, "case-studies/tagged.md", []byte("t"))
+	f.takeRecords()
+	_, err = f.client.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String(testBucket), Key: aws.String("case-studies/tagged.md")})
+	if code := apiErrorCode(err); code != "NotImplemented" {
+		t.Errorf("DeleteObjectTagging error = %v; want NotImplemented (not a delete of the object)", err)
+	}
+	if recs := f.takeRecords(); len(recs) != 0 {
+		t.Errorf("DeleteObjectTagging produced records %+v; want none", recs)
+	}
+	if got := f.get(t, "case-studies/tagged.md"); string(got) != "t" {
+		t.Errorf("after DeleteObjectTagging, GetObject = %q; want the object kept", got)
+	}
 }
