@@ -1,0 +1,428 @@
+// Package markdown reads the upload format of a case study: a UTF-8 Markdown file with YAML
+// front matter between --- lines,
+//
+//	---
+//	title: Peer mentors on the wing           # required, at most 200 characters
+//	summary: How a resettlement charity …     # required, at most 500 characters
+//	published: 2026-10-14                     # required, YYYY-MM-DD
+//	themes: [peer-support, mentoring]         # required, at least one: slugs or labels, any case
+//	regions: [north-west]                     # optional: directory region slugs or labels
+//	organisation: quillfeather-resettlement   # optional: an id in the published directory
+//	author: Jo Example                        # optional, at most 200 characters
+//	status: published                         # optional: published (the default) or draft
+//	---
+//	Body in CommonMark with GitHub tables, at most 200 KB.
+//
+// and renders the body to sanitised HTML. It runs at publish time only (the ingest function):
+// the YAML parser, goldmark and bluemonday stay out of the public read function.
+package markdown
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"sectorhub/shared/casestudy"
+	"sectorhub/shared/imports"
+)
+
+// Limits of the upload format.
+const (
+	// MaxFileBytes is the largest file read: the body's 200 KB and room for the front matter.
+	MaxFileBytes = casestudy.MaxBodyBytes + MaxFrontMatterBytes
+	// MaxFrontMatterBytes bounds the front matter.
+	MaxFrontMatterBytes = 16 << 10
+	// MaxHTMLBytes bounds the rendered HTML, so that the stored case study stays well inside
+	// DynamoDB's 400 KB item limit.
+	MaxHTMLBytes = 300 << 10
+)
+
+// Fields of the front matter, in the order messages list them.
+var fields = []string{"title", "summary", "published", "themes", "regions", "organisation", "author", "status"}
+
+// Result is what Parse found in a file.
+type Result struct {
+	// Document is the case study; meaningful only when Problems is empty. Its Organisation,
+	// if any, has only its ID: the caller checks it against the published directory and names
+	// it.
+	Document casestudy.Document
+	// OrganisationLine is the line of the organisation field, for the caller's problem.
+	OrganisationLine int
+	// Problems lists every problem, in line order; lines are the file's.
+	Problems []imports.Problem
+}
+
+func (r *Result) problem(line int, field, format string, args ...any) {
+	r.Problems = append(r.Problems, imports.Problem{Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Parse reads the case study file data, published under slug.
+func Parse(slug string, data []byte) Result {
+	var r Result
+	r.Document.Slug = slug
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if !utf8.Valid(data) {
+		line := 1 + bytes.Count(data[:invalidUTF8(data)], []byte("\n"))
+		r.problem(line, "", "the file is not UTF-8 text (line %d): save it as UTF-8", line)
+		return r
+	}
+	front, body, bodyLine, ok := split(data)
+	if !ok {
+		r.problem(1, "", "a case study starts with its front matter: a line ---, the fields (title: …, summary: …, published: …, themes: […]), and another line ---")
+		return r
+	}
+	if len(front) > MaxFrontMatterBytes {
+		r.problem(2, "", "the front matter is %d bytes; the limit is %d", len(front), MaxFrontMatterBytes)
+		return r
+	}
+	r.frontMatter(front)
+	switch {
+	case len(body) > casestudy.MaxBodyBytes:
+		r.problem(bodyLine, "", "the text after the front matter is %d bytes; the limit is %d (200 KB)", len(body), casestudy.MaxBodyBytes)
+	case len(bytes.TrimSpace(body)) == 0:
+		r.problem(bodyLine, "", "the case study has no text after the front matter")
+	default:
+		h, plain, err := Render(body)
+		switch {
+		case err != nil:
+			r.problem(bodyLine, "", "the text could not be read as Markdown: %v", err)
+		case len(h) > MaxHTMLBytes:
+			r.problem(bodyLine, "", "the text is too long once rendered as HTML (%d bytes; the limit is %d)", len(h), MaxHTMLBytes)
+		case plain == "":
+			r.problem(bodyLine, "", "the case study has no readable text after the front matter")
+		default:
+			r.Document.HTML = h
+			r.Document.Text = plain
+			r.Document.ReadingMinutes = casestudy.ReadingMinutes(len(strings.Fields(plain)))
+		}
+	}
+	return r
+}
+
+// invalidUTF8 returns the offset of the first byte of data that is not valid UTF-8.
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
+// split cuts data into the front matter (between the first line, ---, and the next line that
+// is ---) and the body, with the line number the body starts on. Lines may end in CRLF and
+// the --- lines may have trailing spaces.
+func split(data []byte) (front, body []byte, bodyLine int, ok bool) {
+	line, rest, _ := cutLine(data)
+	if !isRule(line) {
+		return nil, nil, 0, false
+	}
+	start := len(data) - len(rest)
+	n := 1
+	for len(rest) > 0 {
+		n++
+		var l []byte
+		at := len(data) - len(rest)
+		l, rest, _ = cutLine(rest)
+		if isRule(l) {
+			return data[start:at], rest, n + 1, true
+		}
+	}
+	return nil, nil, 0, false
+}
+
+func cutLine(b []byte) (line, rest []byte, found bool) {
+	line, rest, found = bytes.Cut(b, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), rest, found
+}
+
+func isRule(line []byte) bool { return string(bytes.TrimRight(line, " \t")) == "---" }
+
+// frontMatter reads the fields. YAML line numbers count from the line after the opening ---,
+// which is line 2 of the file.
+func (r *Result) frontMatter(front []byte) {
+	const offset = 1
+	var doc yaml.Node
+	if err := decode(front, &doc); err != nil {
+		line, msg := yamlError(err)
+		if line > 0 {
+			line += offset
+		}
+		r.problem(line, "", "the front matter is not valid YAML: %s", msg)
+		return
+	}
+	var m *yaml.Node
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		m = doc.Content[0]
+	}
+	if m != nil && m.Kind != yaml.MappingNode {
+		r.problem(m.Line+offset, "", "the front matter must be fields, one a line, such as title: Peer mentors on the wing")
+		return
+	}
+	seen := map[string]int{}
+	d := &r.Document
+	if m != nil {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			line := k.Line + offset
+			if k.Kind != yaml.ScalarNode {
+				r.problem(line, "", "a field name must be a word, such as title")
+				continue
+			}
+			name := k.Value
+			if first, dup := seen[name]; dup {
+				r.problem(line, name, "%s is given twice (first on line %d)", name, first)
+				continue
+			}
+			seen[name] = line
+			if v.Kind == yaml.AliasNode || v.Anchor != "" {
+				r.problem(line, name, "YAML anchors and aliases (& and *) are not allowed")
+				continue
+			}
+			vline := v.Line + offset
+			switch name {
+			case "title":
+				d.Title = r.text(vline, name, v, casestudy.MaxTitle, true)
+			case "summary":
+				d.Summary.Summary = r.text(vline, name, v, casestudy.MaxSummary, false)
+			case "author":
+				d.Author = r.text(vline, name, v, casestudy.MaxAuthor, true)
+			case "published":
+				if s := r.text(vline, name, v, 40, true); s != "" {
+					if _, err := time.Parse(time.DateOnly, s); err != nil {
+						r.problem(vline, name, "published must be a date written YYYY-MM-DD, such as 2026-10-14, not %s", quote(s))
+					} else {
+						d.Published = s
+					}
+				}
+			case "themes":
+				d.Themes = casestudy.SortThemes(r.terms(vline, name, v, "theme", casestudy.LookupTheme, themeSlugs))
+			case "regions":
+				d.Regions = casestudy.SortRegions(r.terms(vline, name, v, "region", casestudy.LookupRegion, regionSlugs))
+			case "organisation":
+				if id := r.text(vline, name, v, 64, true); id != "" {
+					if !casestudy.ValidOrganisationID(id) {
+						r.problem(vline, name, "organisation must be the id of an organisation in the directory (letters, digits, - and _), not %s", quote(id))
+					} else {
+						d.Organisation = &casestudy.Organisation{ID: id}
+						r.OrganisationLine = vline
+					}
+				}
+			case "status":
+				switch s := strings.ToLower(r.text(vline, name, v, 20, true)); s {
+				case "", "published":
+				case "draft":
+					d.Draft = true
+				default:
+					r.problem(vline, name, "status must be published or draft, not %s", quote(s))
+				}
+			default:
+				msg := fmt.Sprintf("unknown field %s", quote(name))
+				if near := nearest(name); near != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", near)
+				}
+				r.problem(line, name, "%s; the fields are %s", msg, strings.Join(fields, ", "))
+			}
+		}
+	}
+	for _, req := range []struct {
+		name  string
+		empty bool
+	}{
+		{"title", d.Title == ""},
+		{"summary", d.Summary.Summary == ""},
+		{"published", d.Published == ""},
+		{"themes", len(d.Themes) == 0},
+	} {
+		if !req.empty || r.has(req.name) {
+			continue
+		}
+		if line, ok := seen[req.name]; ok {
+			r.problem(line, req.name, "%s must not be empty", req.name)
+		} else {
+			r.problem(1, req.name, "%s is required", req.name)
+		}
+	}
+	sortProblems(r.Problems)
+}
+
+// has reports whether a problem was already reported for field.
+func (r *Result) has(field string) bool {
+	for _, p := range r.Problems {
+		if p.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// decode parses YAML into a node tree, turning a panic of the parser on hostile input into an
+// error rather than a crashed function.
+func decode(b []byte, n *yaml.Node) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("yaml: %v", p)
+		}
+	}()
+	return yaml.Unmarshal(b, n)
+}
+
+// yamlError returns the line (within the front matter; 0 if unknown) and message of a YAML error.
+func yamlError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		num, after, _ := strings.Cut(rest, ":")
+		if n, err := strconv.Atoi(num); err == nil {
+			return n, strings.TrimSpace(after)
+		}
+	}
+	return 0, msg
+}
+
+// text returns the value of a text field, checked: one line (if oneLine; otherwise its runs
+// of spaces and line breaks become single spaces), at most max characters, no control
+// characters. Null or empty is "".
+func (r *Result) text(line int, field string, v *yaml.Node, max int, oneLine bool) string {
+	if v.Kind != yaml.ScalarNode {
+		r.problem(line, field, "%s must be text, not a list or a set of fields", field)
+		return ""
+	}
+	if v.Tag == "!!null" {
+		return ""
+	}
+	s := strings.TrimSpace(v.Value)
+	if !oneLine {
+		s = strings.Join(strings.Fields(s), " ")
+	}
+	switch {
+	case oneLine && strings.ContainsAny(s, "\r\n"):
+		r.problem(line, field, "%s must be one line", field)
+		return ""
+	case strings.ContainsFunc(s, unicode.IsControl):
+		r.problem(line, field, "%s holds a control character", field)
+		return ""
+	case utf8.RuneCountInString(s) > max:
+		r.problem(line, field, "%s is %d characters; the limit is %d", field, utf8.RuneCountInString(s), max)
+		return ""
+	}
+	return s
+}
+
+// terms reads a list of vocabulary terms: a YAML list ([a, b] or one "- a" a line) or one
+// text of comma-separated terms. Every unknown term is a problem on its own line.
+func (r *Result) terms(line int, field string, v *yaml.Node, noun string, lookup func(string) (string, bool), known func() string) []string {
+	type item struct {
+		line int
+		s    string
+	}
+	var items []item
+	switch v.Kind {
+	case yaml.ScalarNode:
+		if v.Tag != "!!null" {
+			for s := range strings.SplitSeq(v.Value, ",") {
+				items = append(items, item{line, s})
+			}
+		}
+	case yaml.SequenceNode:
+		for _, c := range v.Content {
+			if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
+				r.problem(c.Line+1, field, "each of %s must be a %s's name", field, noun)
+				continue
+			}
+			items = append(items, item{c.Line + 1, c.Value})
+		}
+	default:
+		r.problem(line, field, "%s must be a list, such as [%s]", field, strings.SplitN(known(), ", ", 3)[0])
+		return nil
+	}
+	var slugs []string
+	for _, it := range items {
+		s := strings.TrimSpace(it.s)
+		if s == "" {
+			continue
+		}
+		slug, ok := lookup(s)
+		if !ok {
+			r.problem(it.line, field, "unknown %s %s; the %ss are %s", noun, quote(s), noun, known())
+			continue
+		}
+		slugs = append(slugs, slug)
+	}
+	return slugs
+}
+
+func themeSlugs() string {
+	s := make([]string, len(casestudy.Themes))
+	for i, t := range casestudy.Themes {
+		s[i] = t.Slug
+	}
+	return strings.Join(s, ", ")
+}
+
+func regionSlugs() string {
+	s := make([]string, len(casestudy.Regions.Terms))
+	for i, t := range casestudy.Regions.Terms {
+		s[i] = t.Slug
+	}
+	return strings.Join(s, ", ")
+}
+
+// nearest returns the field name within two edits of name (a typo), or "".
+func nearest(name string) string {
+	name = strings.ToLower(name)
+	for _, f := range fields {
+		if f == name || distance(f, name) <= 2 {
+			return f
+		}
+	}
+	return ""
+}
+
+// distance is the Levenshtein distance between a and b (short ASCII field names).
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func sortProblems(ps []imports.Problem) {
+	// Stable by line: problems of one line keep the order they were found in.
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j].Line < ps[j-1].Line; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+// quote quotes s for a message, shortened if long.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 60 {
+		s = string([]rune(s)[:60]) + "…"
+	}
+	return strconv.Quote(s)
+}
