@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -40,6 +41,13 @@ const (
 	indexFetchers = 4
 	// maxIndexParts bounds the parts a head item may claim (MaxRows organisations need far fewer).
 	maxIndexParts = 4096
+	// indexRetryDelay caps the SDK's backoff between attempts at one part. Its default waits up
+	// to 2 s before the first retry, for a load that decodes in tens of milliseconds and that
+	// searches are waiting for; a read of a large item now and then fails at once with "use of
+	// closed network connection" (aws/aws-sdk-go-v2#2737; the embedded server shows it about
+	// once in 150 reads of a part), which a prompt retry cures. Attempts stay at the SDK's three, and the load's deadline
+	// bounds them all.
+	indexRetryDelay = 50 * time.Millisecond
 )
 
 // indexPartBytes bounds one part, under DynamoDB's 400 KB item limit with room for the keys.
@@ -218,7 +226,7 @@ func (s *Store) indexPart(ctx context.Context, version string, i int) (map[strin
 		TableName:      &s.table,
 		Key:            key(versionPK(version), indexPartSK(i)),
 		ConsistentRead: &consistent,
-	})
+	}, func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, indexRetryDelay) })
 	if err != nil {
 		return nil, fmt.Errorf("get index part %d of version %s: %w", i, version, err)
 	}
