@@ -126,14 +126,19 @@ func checkHTTP(t *testing.T, ev events.APIGatewayV2HTTPRequest) {
 func checkS3(t *testing.T, ev events.S3Event) {
 	t.Helper()
 	for i, r := range ev.Records {
-		if r.EventVersion != "2.1" || r.EventSource != "aws:s3" || !strings.HasPrefix(r.EventName, "ObjectCreated:") {
+		removed := strings.HasPrefix(r.EventName, "ObjectRemoved:")
+		if r.EventVersion != "2.1" || r.EventSource != "aws:s3" || !strings.HasPrefix(r.EventName, "ObjectCreated:") && !removed {
 			t.Errorf("record %d: eventVersion %q, eventSource %q, eventName %q", i, r.EventVersion, r.EventSource, r.EventName)
 		}
 		if r.S3.Bucket.Arn != "arn:aws:s3:::"+r.S3.Bucket.Name {
 			t.Errorf("record %d: bucket arn %q does not name bucket %q", i, r.S3.Bucket.Arn, r.S3.Bucket.Name)
 		}
 		o := r.S3.Object
-		if o.Key == "" || o.Size == 0 || o.ETag == "" || o.VersionID == "" || o.Sequencer == "" {
+		switch {
+		case removed && (o.Key == "" || o.VersionID == "" || o.Sequencer == "" || o.Size != 0 || o.ETag != ""):
+			// A removal names the delete marker's version, and has no size or eTag.
+			t.Errorf("record %d: removal lacks key, versionId or sequencer, or has a size or eTag: %+v", i, o)
+		case !removed && (o.Key == "" || o.Size == 0 || o.ETag == "" || o.VersionID == "" || o.Sequencer == ""):
 			t.Errorf("record %d: object lacks key, size, eTag, versionId or sequencer: %+v", i, o)
 		}
 		if _, err := url.QueryUnescape(o.Key); err != nil {
