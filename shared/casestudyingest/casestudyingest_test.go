@@ -282,4 +282,3 @@ func TestDeleteUnpublishes(t *testing.T) {
 		}
 	})
 }
-
