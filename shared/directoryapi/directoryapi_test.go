@@ -50,27 +50,6 @@ func countingClient(db *dynamodb.Client, calls *atomic.Int64) *dynamodb.Client {
 	})
 }
 
-func publish(t *testing.T, st *dynamo.Store, version string, csv []byte, at time.Time) []directory.Organisation {
-	t.Helper()
-	orgs, problems, err := directory.ParseCSV(bytes.NewReader(csv))
-	if err != nil || len(problems) > 0 {
-		t.Fatalf("ParseCSV: %v %v", problems, err)
-	}
-	ctx := context.Background()
-	if err := st.WriteDirectoryVersion(ctx, version, orgs, at); err != nil {
-		t.Fatal(err)
-	}
-	rep := imports.Report{Record: imports.Record{ID: version, Status: imports.Processing, ReceivedAt: at, UploadedAt: at, RequestID: "req-" + version}}
-	if _, ok, err := st.BeginImport(ctx, rep, at.Add(time.Hour), at); err != nil || !ok {
-		t.Fatalf("BeginImport(%s) = %v, %v", version, ok, err)
-	}
-	rep.Status = imports.Published
-	if ok, err := st.PublishDirectory(ctx, directory.Published{Version: version, Count: len(orgs), UploadedAt: at, PublishedAt: at}, rep); err != nil || !ok {
-		t.Fatalf("PublishDirectory(%s) = %v, %v", version, ok, err)
-	}
-	return orgs
-}
-
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -104,7 +83,7 @@ func TestDirectoryRoutes(t *testing.T) {
 			t.Fatalf("get before publishing = %d; want 404", resp.StatusCode)
 		}
 
-		orgs := publish(t, st, "v1", seed.DirectoryCSV, time.Now())
+		orgs := directoryapi.Publish(t, st, "v1", seed.DirectoryCSV, time.Now())
 
 		all := search
 		all.RawQueryString = ""
@@ -155,7 +134,7 @@ func TestDirectoryRoutes(t *testing.T) {
 		}
 
 		// A new version is seen by the next request of a warm instance.
-		publish(t, st, "v2", seed.Synthetic(7), time.Now().Add(time.Minute))
+		directoryapi.Publish(t, st, "v2", seed.Synthetic(7), time.Now().Add(time.Minute))
 		resp = serve(t, api, all)
 		if json.Unmarshal([]byte(resp.Body), &res) != nil || res.Total != 7 {
 			t.Fatalf("search after a new version = %s; want 7 organisations", resp.Body)
@@ -192,7 +171,7 @@ func TestIncompleteSnapshotIsNotServed(t *testing.T) {
 		if resp := serve(t, api, search); resp.StatusCode != 500 {
 			t.Fatalf("search over a snapshot of 3 of 5 organisations = %d %s; want 500", resp.StatusCode, resp.Body)
 		}
-		publish(t, st, "whole", seed.Synthetic(4), at.Add(time.Minute))
+		directoryapi.Publish(t, st, "whole", seed.Synthetic(4), at.Add(time.Minute))
 		all := withQuery(search, "")
 		var res directory.Result
 		if resp := serve(t, api, all); resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &res) != nil || res.Total != 4 {
@@ -212,7 +191,7 @@ func TestWarmSearchReads(t *testing.T) {
 		get := loadEvent(t, "directory-get.json")
 
 		for i, n := range []int{100, 2000} {
-			orgs := publish(t, st, "v"+string(rune('a'+i)), seed.Synthetic(n), time.Now().Add(time.Duration(i)*time.Minute))
+			orgs := directoryapi.Publish(t, st, "v"+string(rune('a'+i)), seed.Synthetic(n), time.Now().Add(time.Duration(i)*time.Minute))
 			get.PathParameters = map[string]string{"id": orgs[n/2].ID}
 			serve(t, api, search) // cold: loads the index
 			for _, req := range []httpapi.Request{search, withQuery(search, "q=support&per_page=5"), get} {

@@ -1,7 +1,6 @@
 package directoryapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,6 @@ import (
 	"sectorhub/shared/directory"
 	"sectorhub/shared/dynamo"
 	"sectorhub/shared/httpapi"
-	"sectorhub/shared/imports"
 )
 
 // gatedStore is the real store with a hand on its loads: a load of a version with a gate waits
@@ -51,23 +49,7 @@ func (g *gatedStore) DirectoryIndex(ctx context.Context, version string) (*direc
 // publishSynthetic publishes seed.Synthetic(n) as version, uploaded at minute minute.
 func publishSynthetic(t *testing.T, st *dynamo.Store, version string, n, minute int) {
 	t.Helper()
-	orgs, _, err := directory.ParseCSV(bytes.NewReader(seed.Synthetic(n)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	at := time.Date(2026, 11, 2, 9, minute, 0, 0, time.UTC)
-	if err := st.WriteDirectoryVersion(ctx, version, orgs, at); err != nil {
-		t.Fatal(err)
-	}
-	rep := imports.Report{Record: imports.Record{ID: version, Status: imports.Processing, ReceivedAt: at, UploadedAt: at, RequestID: "req-" + version}}
-	if _, ok, err := st.BeginImport(ctx, rep, at.Add(time.Hour), at); err != nil || !ok {
-		t.Fatalf("BeginImport(%s) = %v, %v", version, ok, err)
-	}
-	rep.Status = imports.Published
-	if ok, err := st.PublishDirectory(ctx, directory.Published{Version: version, Count: n, UploadedAt: at, PublishedAt: at}, rep); err != nil || !ok {
-		t.Fatalf("PublishDirectory(%s) = %v, %v", version, ok, err)
-	}
+	Publish(t, st, version, seed.Synthetic(n), time.Date(2026, 11, 2, 9, minute, 0, 0, time.UTC))
 }
 
 // total searches every organisation and returns the status and the total found.
