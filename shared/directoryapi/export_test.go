@@ -33,4 +33,3 @@ func Publish(t *testing.T, st *dynamo.Store, version string, csv []byte, at time
 	}
 	return orgs
 }
-
