@@ -23,8 +23,9 @@ type Result struct {
 	itemJSON []string
 }
 
-// Index answers searches over a fixed set of organisations. It is built once (NewIndex) and
-// never changes, so any number of goroutines may Search it at once.
+// Index answers searches over a fixed set of organisations. It is built once (NewIndex), or
+// read from the snapshot of one that was (ReadIndex), and never changes, so any number of
+// goroutines may Search it at once.
 //
 // Organisations are numbered in name order, so that any set of them, kept as a bitset, lists
 // them in name order. Text search uses an inverted index: every distinct folded word (token)
