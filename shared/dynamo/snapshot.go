@@ -45,8 +45,8 @@ const (
 	// to 2 s before the first retry, for a load that decodes in tens of milliseconds and that
 	// searches are waiting for; a read of a large item now and then fails at once with "use of
 	// closed network connection" (aws/aws-sdk-go-v2#2737; the embedded server shows it about
-	// once in 150 reads of a part), which a prompt retry cures. Attempts stay at the SDK's three, and the load's deadline
-	// bounds them all.
+	// once in 150 reads of a part), which a prompt retry cures. Attempts stay at the SDK's
+	// three, and the load's deadline bounds them all.
 	indexRetryDelay = 50 * time.Millisecond
 )
 
