@@ -35,8 +35,9 @@ import (
 //	         in its JSON, or next in extra) and its length; flags; per list its terms (by
 //	         position in head's table; 0 for nil, else 1 + the count, then the positions)
 //	tokens   every token, in order, concatenated
-//	text     the token count; each token's length; each token's posting count; the postings
-//	         (organisation as the gap from the previous one in the list, then the fields byte)
+//	text     the token count; each token's length; each token's posting count; each posting's
+//	         organisation, as the gap from the previous one in its list; each posting's fields
+//	         byte (apart from the gaps, as runs of alike bytes compress better)
 //	buckets  per token length up to maxTypoLen: the bucket's size, then its tokens in reversed
 //	         order, as positions among the bucket's tokens in token order
 //
@@ -197,9 +198,11 @@ func (ix *Index) WriteTo(w io.Writer) (int64, error) {
 		prev := int64(-1)
 		for _, p := range ix.postings[ix.starts[t]:ix.starts[t+1]] {
 			e = binary.AppendUvarint(e, uint64(int64(p.org)-prev-1))
-			e = append(e, p.fields)
 			prev = int64(p.org)
 		}
+	}
+	for _, p := range ix.postings {
+		e = append(e, p.fields)
 	}
 	cw.section(e)
 
@@ -655,13 +658,17 @@ func (ix *Index) decodeText(tokens string, text []byte) error {
 		ix.starts[t+1] = uint32(total)
 	}
 	ix.postings = make([]posting, total)
-	b := c.b
+	// The fields bytes end the section; the gaps, at least a byte each, come before them.
+	if len(c.b) < 2*total {
+		return corrupt("text", io.ErrUnexpectedEOF)
+	}
+	b, fields := c.b[:len(c.b)-total], c.b[len(c.b)-total:]
 	k := 0
 	n := uint64(len(ix.orgs))
 	for t := range nt {
 		org := uint64(0) // the next organisation number a posting may have
 		for p := ix.starts[t]; p < ix.starts[t+1]; p++ {
-			if k+1 >= len(b) {
+			if k >= len(b) {
 				return corrupt("text", io.ErrUnexpectedEOF)
 			}
 			var gap uint64
@@ -676,12 +683,11 @@ func (ix *Index) decodeText(tokens string, text []byte) error {
 				gap = v
 				k += m
 			}
-			if gap >= n-org || k >= len(b) {
+			if gap >= n-org {
 				return corrupt("text", fmt.Errorf("posting out of range in the postings of %q", ix.tokens[t]))
 			}
 			org += gap
-			f := b[k]
-			k++
+			f := fields[p]
 			if f == 0 || int(f) >= len(fieldWeight) {
 				return corrupt("text", fmt.Errorf("fields %#x in the postings of %q", f, ix.tokens[t]))
 			}
