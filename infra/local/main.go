@@ -158,6 +158,9 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) 
 		}
 		// A path parameter is shown with a sample value, so every line works as printed.
 		path := strings.ReplaceAll(r.Path, "{id}", sampleID)
+		if strings.Contains(path, "{") {
+			continue // a parameter the banner has no sample value for
+		}
 		fmt.Fprintf(w, "             curl %s'%s%s'\n", auth, api, path)
 	}
 	var buckets []string
