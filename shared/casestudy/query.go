@@ -9,15 +9,16 @@ import (
 	"unicode/utf8"
 
 	"sectorhub/shared/apperr"
+	"sectorhub/shared/directory"
 )
 
-// Limits and defaults of a list request (the directory's).
+// Limits and defaults of a list request: the directory's search's.
 const (
-	DefaultPerPage = 20
-	MaxPerPage     = 100
-	MaxPage        = 10000
-	MaxQueryLength = 200 // characters of q
-	maxWords       = 32  // query words beyond this many are ignored
+	DefaultPerPage = directory.DefaultPerPage
+	MaxPerPage     = directory.MaxPerPage
+	MaxPage        = directory.MaxPage
+	MaxQueryLength = directory.MaxQueryLength // characters of q
+	maxWords       = 32                       // query words beyond this many are ignored (as the directory's)
 )
 
 // Query is a parsed list request. Themes, Regions and Organisations each select case studies

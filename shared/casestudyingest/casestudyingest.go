@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ func (k Kind) Parse(ctx context.Context, u ingest.Upload, body io.Reader) (inges
 		}
 		if problem != "" {
 			r.Problems = append(r.Problems, imports.Problem{Line: r.OrganisationLine, Field: "organisation", Message: problem})
-			sortByLine(r.Problems)
+			slices.SortStableFunc(r.Problems, func(a, b imports.Problem) int { return a.Line - b.Line })
 		}
 		org.Name = name
 	}
@@ -145,17 +146,15 @@ func (k Kind) organisation(ctx context.Context, id string) (name, problem string
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
 
-func sortByLine(ps []imports.Problem) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j].Line < ps[j-1].Line; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
-}
-
 // Publish implements ingest.Kind: the switch records the import in the same transaction.
 func (k Kind) Publish(ctx context.Context, u ingest.Upload, d casestudy.Document, rep imports.Report) (imports.Report, bool, error) {
 	ok, err := k.Store.PublishCaseStudy(ctx, d, u.At, rep)
+	return outcome(rep, ok, err)
+}
+
+// outcome is the record as a publish or removal that switched (ok) or found something later
+// stored ends: recorded by the switch's transaction, or superseded and left to the lifecycle.
+func outcome(rep imports.Report, ok bool, err error) (imports.Report, bool, error) {
 	if err != nil {
 		return rep, false, err
 	}
@@ -177,12 +176,5 @@ func (k Kind) Remove(ctx context.Context, u ingest.Upload, rep imports.Report) (
 		return rep, false, nil
 	}
 	ok, err := k.Store.RemoveCaseStudy(ctx, slug, u.At, rep)
-	if err != nil {
-		return rep, false, err
-	}
-	if !ok {
-		rep.Status = imports.Superseded
-		return rep, false, nil
-	}
-	return rep, true, nil
+	return outcome(rep, ok, err)
 }

@@ -20,6 +20,7 @@ package markdown
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -251,7 +252,8 @@ func (r *Result) frontMatter(front []byte) {
 			r.problem(1, req.name, "%s is required", req.name)
 		}
 	}
-	sortProblems(r.Problems)
+	// By line; problems of one line keep the order they were found in.
+	slices.SortStableFunc(r.Problems, func(a, b imports.Problem) int { return a.Line - b.Line })
 }
 
 // has reports whether a problem was already reported for field.
@@ -408,15 +410,6 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-func sortProblems(ps []imports.Problem) {
-	// Stable by line: problems of one line keep the order they were found in.
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && ps[j].Line < ps[j-1].Line; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
 }
 
 // quote quotes s for a message, shortened if long.
