@@ -20,11 +20,6 @@ const (
 	currentSK   = "CURRENT"
 	versionSK   = "VERSION#"
 	orgSK       = "ORG#"
-	chunkSK     = "CHUNK#"
-
-	// chunkBytes bounds the compressed size of one snapshot chunk, well under DynamoDB's
-	// 400 KB item limit, so a 1 MB Query page returns two or three chunks.
-	chunkBytes = 300 << 10
 	// writers is how many batch writes run at once while writing a version.
 	writers = 4
 )

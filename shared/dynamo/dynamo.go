@@ -9,7 +9,7 @@
 //	DIRECTORY               CURRENT             the published directory version (pointer)
 //	DIRECTORY               VERSION#<version>   a directory version that was written (for pruning)
 //	DIRECTORY#<version>     ORG#<id>            one organisation of a version
-//	DIRECTORY#<version>     CHUNK#<nnnn>        part of the version's search snapshot (gzip JSON)
+//	DIRECTORY#<version>     INDEX#<nnnn>        part of the version's search index (gzip; directory.ReadIndex)
 //	IMPORT#<id>             IMPORT              an upload's import report; gsi1pk IMPORTS, gsi1sk <received_at>#<id>
 //
 // No request path scans: every read is a GetItem or a Query on one partition.
