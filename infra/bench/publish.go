@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"sectorhub/infra/seed"
 )
 
 const (
@@ -27,11 +25,10 @@ type sample struct {
 	status int // 0 when the request failed without a response
 }
 
-// publishUnderLoad runs searchers concurrent searchers, over the typical queries, while a new
-// directory of n organisations is uploaded and published, and reports how the searches fared:
-// every status 5xx counts (the goal is none), and the latencies.
-func (b *bench) publishUnderLoad(ctx context.Context, w io.Writer, n, searchers int) error {
-	body := seed.Synthetic(n)
+// publishUnderLoad runs searchers concurrent searchers, over the typical queries, while body,
+// a new directory of n organisations, is uploaded and published over a live one of live, and
+// reports how the searches fared: every status 5xx counts (the goal is none), and the latencies.
+func (b *bench) publishUnderLoad(ctx context.Context, w io.Writer, body []byte, n, live, searchers int) error {
 	var (
 		mu      sync.Mutex
 		samples []sample
@@ -111,7 +108,7 @@ func (b *bench) publishUnderLoad(ctx context.Context, w io.Writer, n, searchers 
 		}
 	}
 
-	fmt.Fprintf(w, "\n== %d concurrent searchers through the publish of %d organisations (the live directory has as many) ==\n", searchers, n)
+	fmt.Fprintf(w, "\n== %d concurrent searchers through the publish of %d organisations (%.1f MB; the live directory has %d) ==\n", searchers, n, float64(len(body))/1e6, live)
 	fmt.Fprintln(w, "goal: no 5xx")
 	fmt.Fprintf(w, "searches from the upload until %v after it was published (%.1f s; ingest %s): %d\n", loadAfter, window.Seconds(), msStr(ingestTime), len(lat))
 	fmt.Fprintf(w, "5xx: %d; other non-200: %d; no response: %d\n", fivexx, other, failed)

@@ -144,7 +144,14 @@ var (
 // Synthetic returns a valid directory CSV of n fictional organisations, the same for the same
 // n. Names, summaries and descriptions are assembled from word lists and sentences so that text
 // search behaves as it would on real data; terms are random, given as slugs or labels.
-func Synthetic(n int) []byte {
+func Synthetic(n int) []byte { return synthetic(n, 3, 7) }
+
+// SyntheticCompact is Synthetic with one or two sentences of description instead of three to
+// seven, so that the 20,000 organisations the upload format allows fit its 10 MB limit.
+func SyntheticCompact(n int) []byte { return synthetic(n, 1, 2) }
+
+// synthetic writes n organisations whose descriptions have lo to hi sentences.
+func synthetic(n, lo, hi int) []byte {
 	rng := rand.New(rand.NewPCG(2026, uint64(n)))
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
 	var buf bytes.Buffer
@@ -163,7 +170,7 @@ func Synthetic(n int) []byte {
 			summary += fmt.Sprintf(" We also offer %s.", pick(whats))
 		}
 		var desc []string
-		for range 3 + rng.IntN(5) {
+		for range lo + rng.IntN(hi-lo+1) {
 			s := pick(sentences)
 			switch strings.Count(s, "%s") {
 			case 1:

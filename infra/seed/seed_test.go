@@ -83,3 +83,13 @@ func TestUploadsByKey(t *testing.T) {
 		t.Errorf("Uploads() = %d files; want directory/sample-directory.csv holding DirectoryCSV", len(uploads))
 	}
 }
+
+func TestSyntheticCompactFitsTheLimits(t *testing.T) {
+	data := seed.SyntheticCompact(directory.MaxRows)
+	if len(data) > directory.MaxUploadBytes {
+		t.Fatalf("SyntheticCompact(%d) is %d bytes; want at most %d", directory.MaxRows, len(data), directory.MaxUploadBytes)
+	}
+	if orgs := parse(t, data); len(orgs) != directory.MaxRows {
+		t.Fatalf("SyntheticCompact(%d) parses to %d organisations", directory.MaxRows, len(orgs))
+	}
+}
