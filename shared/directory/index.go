@@ -45,6 +45,11 @@ type Index struct {
 	lived bitset
 	all   bitset // every organisation
 
+	// board: the organisations with lived experience on their board, made by the first Stats
+	// (boardOnce), so that neither NewIndex nor the snapshot format carries it.
+	boardOnce sync.Once
+	board     bitset
+
 	tokens   []string // sorted
 	starts   []uint32 // postings of tokens[t] are postings[starts[t]:starts[t+1]]
 	postings []posting
@@ -374,64 +379,9 @@ func (ix *Index) Search(q Query) Result {
 	first := (page - 1) * perPage
 	s := ix.getScratch()
 	defer ix.scratch.Put(s)
-
-	// base: the organisations that match the text and the lived experience flag, or nil for all.
-	var base bitset
-	words := ix.queryWords(q.Text, s)
-	var cands []uint32
-	if words != nil {
-		cands = ix.matchText(words, s)
-		for _, o := range cands {
-			s.text.set(o)
-		}
-		base = s.text
-	}
-	switch q.LivedExperience {
-	case FlagYes:
-		base = s.base.and(ix.orAll(base), ix.lived)
-	case FlagNo:
-		in := ix.orAll(base)
-		for i := range s.base {
-			s.base[i] = in[i] &^ ix.lived[i]
-		}
-		base = s.base
-	}
-
-	// unions[l]: the organisations with any selected term of list l, or nil if l has no filter.
-	var unions [numLists]bitset
-	for l, list := range Lists() {
-		vals := q.Filters[list.Param]
-		if len(vals) == 0 {
-			continue
-		}
-		u := s.unions[l]
-		clear(u)
-		for _, slug := range vals {
-			if t := list.index(slug); t >= 0 {
-				u.or(ix.terms[l][t])
-			}
-		}
-		unions[l] = u
-	}
-
-	// matching returns base ∩ every union but skip's, in dst; nil means every organisation.
-	matching := func(dst bitset, skip int) bitset {
-		var out bitset
-		for l, u := range unions {
-			if u == nil || l == skip {
-				continue
-			}
-			if out == nil {
-				out = dst.and(ix.orAll(base), u)
-			} else {
-				out.and(out, u)
-			}
-		}
-		if out == nil {
-			return base
-		}
-		return out
-	}
+	sel := ix.selectQuery(q, s)
+	defer sel.release()
+	words, unions, matching := sel.words, sel.unions, sel.matching
 	result := matching(s.result, -1)
 
 	res.Facets = make(map[string]map[string]int, numLists)
@@ -485,13 +435,86 @@ func (ix *Index) Search(q Query) Result {
 		}
 		s.keys = keys[:0]
 	}
-	for _, o := range s.touched {
-		s.cells[o] = cell{}
-	}
-	for _, o := range cands {
-		s.text.unset(o)
-	}
 	return res
+}
+
+// selection is what the text and filters of a query select, worked out in a scratch by
+// selectQuery, so that every answer made from it (Search, Stats) counts the same
+// organisations. It uses the scratch until release.
+type selection struct {
+	ix    *Index
+	s     *scratch
+	words []queryWord // nil for a query without text
+	cands []uint32    // the organisations that match the text, scored in s.cells
+	// base: the organisations that match the text and the lived experience flag, or nil for all.
+	base bitset
+	// unions[l]: the organisations with any selected term of list l, or nil if l has no filter.
+	unions [numLists]bitset
+}
+
+func (ix *Index) selectQuery(q Query, s *scratch) selection {
+	sel := selection{ix: ix, s: s, words: ix.queryWords(q.Text, s)}
+	if sel.words != nil {
+		sel.cands = ix.matchText(sel.words, s)
+		for _, o := range sel.cands {
+			s.text.set(o)
+		}
+		sel.base = s.text
+	}
+	switch q.LivedExperience {
+	case FlagYes:
+		sel.base = s.base.and(ix.orAll(sel.base), ix.lived)
+	case FlagNo:
+		in := ix.orAll(sel.base)
+		for i := range s.base {
+			s.base[i] = in[i] &^ ix.lived[i]
+		}
+		sel.base = s.base
+	}
+	for l, list := range Lists() {
+		vals := q.Filters[list.Param]
+		if len(vals) == 0 {
+			continue
+		}
+		u := s.unions[l]
+		clear(u)
+		for _, slug := range vals {
+			if t := list.index(slug); t >= 0 {
+				u.or(ix.terms[l][t])
+			}
+		}
+		sel.unions[l] = u
+	}
+	return sel
+}
+
+// matching returns base ∩ every union but skip's, in dst; nil means every organisation.
+func (sel *selection) matching(dst bitset, skip int) bitset {
+	var out bitset
+	for l, u := range sel.unions {
+		if u == nil || l == skip {
+			continue
+		}
+		if out == nil {
+			out = dst.and(sel.ix.orAll(sel.base), u)
+		} else {
+			out.and(out, u)
+		}
+	}
+	if out == nil {
+		return sel.base
+	}
+	return out
+}
+
+// release leaves the scratch as selectQuery found it: cells and text bits all zero.
+func (sel *selection) release() {
+	for _, o := range sel.s.touched {
+		sel.s.cells[o] = cell{}
+	}
+	for _, o := range sel.cands {
+		sel.s.text.unset(o)
+	}
 }
 
 // smallest sorts the n smallest keys to the front of keys and returns keys, cut to n if
