@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"sectorhub/infra/localstack"
 	"sectorhub/infra/localstack/staffauth"
 	"sectorhub/infra/samtemplate"
+	"sectorhub/infra/seed"
 )
 
 func main() {
@@ -52,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sesAddr := fs.String("ses-addr", "127.0.0.1:4579", "address of the SES endpoint")
 	dynamo := fs.String("dynamodb-endpoint", getenv(envDynamoDBEndpoint), "use this DynamoDB endpoint (e.g. DynamoDB Local at http://127.0.0.1:8000) instead of the embedded one (default $"+envDynamoDBEndpoint+")")
 	maxInstances := fs.Int("max-instances", 10, "most processes per function under concurrent load")
-	noSeed := fs.Bool("no-seed", false, "do not publish the sample directory at start")
+	noSeed := fs.Bool("no-seed", false, "do not publish the sample content (infra/seed/uploads) at start")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./infra/local [flags]\n       go run ./infra/local token --email staff@example.org [--ttl 12h]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -168,15 +170,24 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) 
 		buckets = append(buckets, s.Bucket(b.LogicalID))
 	}
 	fmt.Fprintf(w, "  S3         %s   (path style) bucket %s\n", s.S3URL(), strings.Join(buckets, ", "))
+	// One upload per kind, of one of its sample files (the command works as printed from the
+	// repository's root), to the key it was seeded at.
+	samples, _ := seed.Uploads()
 	for _, e := range t.S3Events {
-		file := "orgs" + e.Suffix
-		if e.Suffix == "" {
-			file = "orgs.csv" // the directory is published from CSV files
+		if !slices.ContainsFunc(e.Events, func(p string) bool { return strings.HasPrefix(p, "s3:ObjectCreated:") }) {
+			continue // a removal trigger
 		}
-		fmt.Fprintf(w, "             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=%s aws --endpoint-url %s s3 cp %s s3://%s/%s%s   (→ %s)\n",
-			t.Pseudo["AWS::Region"], s.S3URL(), file, s.Bucket(e.BucketLogicalID), e.Prefix, file, e.FunctionID)
-		fmt.Fprintf(w, "             curl -X PUT --data-binary @%s %s/%s/%s%s   (the same without the AWS CLI)\n",
-			file, s.S3URL(), s.Bucket(e.BucketLogicalID), e.Prefix, file)
+		i := slices.IndexFunc(samples, func(u seed.Upload) bool {
+			return strings.HasPrefix(u.Key, e.Prefix) && strings.HasSuffix(u.Key, e.Suffix)
+		})
+		if i < 0 {
+			continue // a kind without samples
+		}
+		u := samples[i]
+		fmt.Fprintf(w, "             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=%s aws --endpoint-url %s s3 cp %s s3://%s/%s   (→ %s)\n",
+			t.Pseudo["AWS::Region"], s.S3URL(), u.Path, s.Bucket(e.BucketLogicalID), u.Key, e.FunctionID)
+		fmt.Fprintf(w, "             curl -X PUT --data-binary @%s %s/%s/%s   (the same without the AWS CLI)\n",
+			u.Path, s.S3URL(), s.Bucket(e.BucketLogicalID), u.Key)
 	}
 	fmt.Fprintf(w, "  SES        %s   (mail is captured, not sent)\n", s.SESURL())
 	fmt.Fprintf(w, "  Outbox     %s\n", s.OutboxURL())
@@ -190,7 +201,7 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) 
 	}
 	fmt.Fprintf(w, "  DynamoDB   %s   (%s) tables %s\n", s.DynamoDBEndpoint(), where, strings.Join(tables, ", "))
 	if dynamo == "" {
-		fmt.Fprintf(w, "  Data       in memory: lost when the stack stops; every start seeds the sample directory again\n")
+		fmt.Fprintf(w, "  Data       in memory: lost when the stack stops; every start seeds the sample content again\n")
 	} else {
 		fmt.Fprintf(w, "  Data       S3 in memory, lost when the stack stops; DynamoDB's stays at %s\n", dynamo)
 	}

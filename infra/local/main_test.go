@@ -139,7 +139,7 @@ func TestRunServesTheProduct(t *testing.T) {
 	if api == nil || token == nil {
 		t.Fatalf("banner lacks the API URL or the token:\n%s", banner)
 	}
-	for _, want := range []string{"aws --endpoint-url http://127.0.0.1:", "s3 cp orgs.csv s3://sectorhub-prod-uploads-000000000000-eu-west-2/directory/orgs.csv", "/_local/outbox", "Ctrl-C to stop."} {
+	for _, want := range []string{"aws --endpoint-url http://127.0.0.1:", "s3 cp infra/seed/uploads/10-directory/sample-directory.csv s3://sectorhub-prod-uploads-000000000000-eu-west-2/directory/sample-directory.csv", "/_local/outbox", "Ctrl-C to stop."} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
@@ -186,7 +186,7 @@ func TestRunServesTheProduct(t *testing.T) {
 	}
 
 	// The banner's upload without the AWS CLI works as printed (a plain PUT).
-	put := regexp.MustCompile(`curl -X PUT --data-binary @orgs.csv (http://\S+/directory/orgs.csv)`).FindStringSubmatch(banner)
+	put := regexp.MustCompile(`curl -X PUT --data-binary @infra/seed/uploads/10-directory/sample-directory.csv (http://\S+/directory/sample-directory.csv)`).FindStringSubmatch(banner)
 	if put == nil {
 		t.Errorf("banner lacks the curl upload:\n%s", banner)
 	} else {

@@ -37,7 +37,8 @@ var uploads embed.FS
 type Upload struct {
 	Key   string
 	Body  []byte
-	order int // the number of its folder
+	Path  string // the file in the repository, from its root: infra/seed/uploads/...
+	order int    // the number of its folder
 }
 
 // Uploads returns every sample upload, kinds in the order of their folders' numbers, each
@@ -58,7 +59,7 @@ func Uploads() ([]Upload, error) {
 		if err != nil || n < 0 || prefix == "" || rest == "" {
 			return fmt.Errorf("sample upload %s: put it in a folder named <number>-<prefix>, such as 10-directory", p)
 		}
-		out = append(out, Upload{Key: prefix + "/" + rest, Body: body, order: n})
+		out = append(out, Upload{Key: prefix + "/" + rest, Body: body, Path: "infra/seed/" + p, order: n})
 		return nil
 	})
 	if err != nil {
