@@ -168,3 +168,24 @@ func TestReadingMinutes(t *testing.T) {
 		}
 	}
 }
+
+// Files at and beyond the limits: a body of almost 200 KB publishes; a table that renders to
+// more HTML than an item holds, or pathological nesting, is refused or rendered, never a hang.
+func TestParseHugeDocuments(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		problem    string // "" when the file publishes
+	}{
+		{"200 KB of prose", strings.Repeat("Mentors meet people at the gate. ", casestudy.MaxBodyBytes/34), ""},
+		{"nested brackets", strings.Repeat("[", 90000) + strings.Repeat("]", 90000), ""},
+		{"a huge table", "| a | b |\n|---|---|\n" + strings.Repeat("| x | y |\n", 20000), "too long once rendered as HTML"},
+	} {
+		r := markdown.Parse("huge", file(valid, tc.body))
+		switch {
+		case tc.problem == "" && len(r.Problems) > 0:
+			t.Errorf("%s: problems %v; want it published", tc.name, r.Problems)
+		case tc.problem != "" && (len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Message, tc.problem)):
+			t.Errorf("%s: problems %v; want %q", tc.name, r.Problems, tc.problem)
+		}
+	}
+}
