@@ -37,7 +37,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	store := dynamo.New(dynamo.NewClient(getenv), table)
 	im := &ingest.Importer[casestudy.Document]{
 		Bucket:  bucket,
-		Kind:    casestudyingest.Kind{Store: store, Now: time.Now},
+		Kind:    casestudyingest.Kind{Store: store},
 		Objects: objects.New(objects.NewClient(getenv)),
 		Store:   store,
 		Log:     log,

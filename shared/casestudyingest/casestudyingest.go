@@ -42,7 +42,6 @@ type Store interface {
 // Kind is the case studies' ingest.Kind and ingest.Remover.
 type Kind struct {
 	Store Store
-	Now   func() time.Time
 }
 
 var (
@@ -168,9 +167,6 @@ func outcome(rep imports.Report, ok bool, err error) (imports.Report, bool, erro
 // Remove implements ingest.Remover: the case study the key published is unpublished, unless
 // a later upload of it is stored. A key that could not publish anything removes nothing.
 func (k Kind) Remove(ctx context.Context, u ingest.Upload, rep imports.Report) (imports.Report, bool, error) {
-	at := k.Now().UTC()
-	rep.FinishedAt = &at
-	rep.Status = imports.Removed
 	slug, msg := slugOf(u.Key)
 	if msg != "" {
 		return rep, false, nil

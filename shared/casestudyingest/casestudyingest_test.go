@@ -45,7 +45,7 @@ func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
 	now := func() time.Time { return f.now }
 	f.im = &ingest.Importer[casestudy.Document]{
 		Bucket:  bucket,
-		Kind:    casestudyingest.Kind{Store: f.store, Now: now},
+		Kind:    casestudyingest.Kind{Store: f.store},
 		Objects: objects.New(client),
 		Store:   f.store,
 		Log:     log,
