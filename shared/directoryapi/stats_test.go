@@ -29,7 +29,7 @@ func TestStatsRoute(t *testing.T) {
 		search := loadEvent(t, "directory-search.json")
 
 		// Before anything is published: zeros for every region, not an error.
-		got := getStats(t, api, withQuery(sample, ""))
+		got := getJSON[directory.Stats](t, api, withQuery(sample, ""))
 		if got.Organisations != 0 || len(got.ByRegion) != len(directory.Regions.Terms) {
 			t.Fatalf("stats before publishing = %+v; want 0 organisations and every region", got)
 		}
@@ -44,8 +44,8 @@ func TestStatsRoute(t *testing.T) {
 			"client_group=women&lived_experience=yes",
 			"q=support+&lived_experience=no&area=Mental+health",
 		} {
-			got := getStats(t, api, withQuery(sample, raw))
-			res := searchResult(t, api, withQuery(search, raw))
+			got := getJSON[directory.Stats](t, api, withQuery(sample, raw))
+			res := getJSON[directory.Result](t, api, withQuery(search, raw))
 			if got.Organisations != res.Total {
 				t.Errorf("stats?%s organisations = %d; search total %d", raw, got.Organisations, res.Total)
 			}
@@ -55,7 +55,7 @@ func TestStatsRoute(t *testing.T) {
 				}
 			}
 		}
-		if got := getStats(t, api, withQuery(sample, "")); got.Organisations == 0 || got.LivedExperience.Count == 0 || got.LivedExperienceBoard.Count == 0 {
+		if got := getJSON[directory.Stats](t, api, withQuery(sample, "")); got.Organisations == 0 || got.LivedExperience.Count == 0 || got.LivedExperienceBoard.Count == 0 {
 			t.Errorf("stats of the seed directory = %+v; want organisations with lived experience, and on boards", got.Figures)
 		}
 
@@ -95,28 +95,19 @@ func TestStatsRoute(t *testing.T) {
 
 		// A new version is counted by the next request of a warm instance.
 		directoryapi.Publish(t, st, "v2", seed.Synthetic(9), time.Now().Add(time.Minute))
-		if got := getStats(t, api, withQuery(sample, "")); got.Organisations != 9 {
+		if got := getJSON[directory.Stats](t, api, withQuery(sample, "")); got.Organisations != 9 {
 			t.Errorf("stats after a new version of 9 organisations = %d organisations", got.Organisations)
 		}
 	})
 }
 
-func getStats(t *testing.T, api *httpapi.Router, req httpapi.Request) directory.Stats {
+// getJSON serves req and decodes its 200 response as a T.
+func getJSON[T any](t *testing.T, api *httpapi.Router, req httpapi.Request) T {
 	t.Helper()
 	resp := serve(t, api, req)
-	var st directory.Stats
-	if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &st) != nil {
-		t.Fatalf("stats?%s = %d %s; want 200", req.RawQueryString, resp.StatusCode, resp.Body)
+	var v T
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &v) != nil {
+		t.Fatalf("%s?%s = %d %s; want 200", req.RouteKey, req.RawQueryString, resp.StatusCode, resp.Body)
 	}
-	return st
-}
-
-func searchResult(t *testing.T, api *httpapi.Router, req httpapi.Request) directory.Result {
-	t.Helper()
-	resp := serve(t, api, req)
-	var res directory.Result
-	if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &res) != nil {
-		t.Fatalf("search?%s = %d %s; want 200", req.RawQueryString, resp.StatusCode, resp.Body)
-	}
-	return res
+	return v
 }
