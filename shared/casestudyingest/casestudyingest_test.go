@@ -2,21 +2,14 @@ package casestudyingest_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"sectorhub/infra/testenv"
 	"sectorhub/shared/casestudy"
@@ -31,7 +24,7 @@ import (
 const bucket = "sectorhub-test-uploads"
 
 type fixture struct {
-	s3    *s3.Client
+	*testenv.Uploads
 	store *dynamo.Store
 	im    *ingest.Importer[casestudy.Document]
 	now   time.Time
@@ -39,14 +32,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
 	t.Helper()
-	client, _ := testenv.S3(t, bucket)
-	f := &fixture{s3: client, store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{Uploads: testenv.NewUploads(t, bucket), store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := func() time.Time { return f.now }
 	f.im = &ingest.Importer[casestudy.Document]{
 		Bucket:  bucket,
 		Kind:    casestudyingest.Kind{Store: f.store},
-		Objects: objects.New(client),
+		Objects: objects.New(f.S3),
 		Store:   f.store,
 		Log:     log,
 		Now:     now,
@@ -73,77 +65,24 @@ func (f *fixture) publishDirectory(t *testing.T) {
 	}
 }
 
-// sampleEvent loads a sample S3 event from events/.
-func sampleEvent(t *testing.T, name string) events.S3Event {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.S3Event
-	if err := json.Unmarshal(b, &ev); err != nil || len(ev.Records) != 1 {
-		t.Fatalf("events/%s: %v, %d records; want 1", name, err, len(ev.Records))
-	}
-	return ev
-}
-
-// upload writes body at key and returns the event S3 would send, based on the sample.
 func (f *fixture) upload(t *testing.T, key, body string, at time.Time) events.S3Event {
 	t.Helper()
-	out, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: &key, Body: strings.NewReader(body)})
-	if err != nil {
-		t.Fatalf("PutObject(%s): %v", key, err)
-	}
-	ev := sampleEvent(t, "case-study-upload-s3-put.json")
-	rec := &ev.Records[0]
-	rec.EventTime = at
-	rec.S3.Bucket.Name = bucket
-	rec.S3.Object.Key = url.QueryEscape(key)
-	rec.S3.Object.URLDecodedKey = key
-	rec.S3.Object.Size = int64(len(body))
-	rec.S3.Object.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
-	rec.S3.Object.VersionID = aws.ToString(out.VersionId)
-	return ev
+	return f.Put(t, key, []byte(body), at)
 }
 
-// remove deletes key and returns the event S3 would send, based on the sample.
 func (f *fixture) remove(t *testing.T, key string, at time.Time) events.S3Event {
 	t.Helper()
-	out, err := f.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: &key})
-	if err != nil {
-		t.Fatalf("DeleteObject(%s): %v", key, err)
-	}
-	ev := sampleEvent(t, "case-study-delete-s3.json")
-	rec := &ev.Records[0]
-	rec.EventTime = at
-	rec.S3.Bucket.Name = bucket
-	rec.S3.Object.Key = url.QueryEscape(key)
-	rec.S3.Object.URLDecodedKey = key
-	rec.S3.Object.VersionID = aws.ToString(out.VersionId)
-	return ev
+	return f.Delete(t, key, at)
 }
 
 func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
 	t.Helper()
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	if err := f.im.HandleS3(ctx, ev); err != nil {
-		t.Fatalf("HandleS3: %v", err)
-	}
+	testenv.HandleS3(t, f.im.HandleS3, ev, requestID)
 }
 
-// report reads the report written for key.
 func (f *fixture) report(t *testing.T, key string) imports.Report {
 	t.Helper()
-	rk := imports.ReportKey(key)
-	out, err := f.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: &rk})
-	if err != nil {
-		t.Fatalf("GetObject(%s): %v", rk, err)
-	}
-	defer out.Body.Close()
-	var rep imports.Report
-	if err := json.NewDecoder(out.Body).Decode(&rep); err != nil {
-		t.Fatalf("decode %s: %v", rk, err)
-	}
+	rep, _ := f.Report(t, key)
 	return rep
 }
 

@@ -3,23 +3,17 @@ package directoryingest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"sectorhub/infra/seed"
 	"sectorhub/infra/testenv"
@@ -34,7 +28,7 @@ import (
 const bucket = "sectorhub-test-uploads"
 
 type fixture struct {
-	s3    *s3.Client
+	*testenv.Uploads
 	store *dynamo.Store
 	im    *ingest.Importer[[]directory.Organisation]
 	now   time.Time
@@ -42,14 +36,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
 	t.Helper()
-	client, _ := testenv.S3(t, bucket)
-	f := &fixture{s3: client, store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{Uploads: testenv.NewUploads(t, bucket), store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := func() time.Time { return f.now }
 	f.im = &ingest.Importer[[]directory.Organisation]{
 		Bucket:  bucket,
 		Kind:    directoryingest.Kind{Store: f.store, Log: log, Now: now},
-		Objects: objects.New(client),
+		Objects: objects.New(f.S3),
 		Store:   f.store,
 		Log:     log,
 		Now:     now,
@@ -57,69 +50,19 @@ func newFixture(t *testing.T, db *dynamodb.Client, table string) *fixture {
 	return f
 }
 
-// sampleEvent loads the S3 event from events/ that `sam local invoke -e` would use.
-func sampleEvent(t *testing.T) events.S3Event {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", "directory-upload-s3-put.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.S3Event
-	if err := json.Unmarshal(b, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if len(ev.Records) != 1 {
-		t.Fatalf("events/directory-upload-s3-put.json has %d records; want 1", len(ev.Records))
-	}
-	return ev
-}
-
-// upload writes body at key and returns the event S3 would send for it, based on the sample.
 func (f *fixture) upload(t *testing.T, key string, body []byte, at time.Time) events.S3Event {
 	t.Helper()
-	out, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: &key, Body: bytes.NewReader(body)})
-	if err != nil {
-		t.Fatalf("PutObject(%s): %v", key, err)
-	}
-	ev := sampleEvent(t)
-	rec := &ev.Records[0]
-	rec.EventTime = at
-	rec.S3.Bucket.Name = bucket
-	rec.S3.Object.Key = url.QueryEscape(key)
-	rec.S3.Object.URLDecodedKey = key
-	rec.S3.Object.Size = int64(len(body))
-	rec.S3.Object.ETag = strings.Trim(aws.ToString(out.ETag), `"`)
-	rec.S3.Object.VersionID = aws.ToString(out.VersionId)
-	return ev
+	return f.Put(t, key, body, at)
 }
 
 func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
 	t.Helper()
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	if err := f.im.HandleS3(ctx, ev); err != nil {
-		t.Fatalf("HandleS3: %v", err)
-	}
+	testenv.HandleS3(t, f.im.HandleS3, ev, requestID)
 }
 
-// report reads the report written to the bucket for key, and how many versions of it exist.
 func (f *fixture) report(t *testing.T, key string) (imports.Report, int) {
 	t.Helper()
-	ctx := context.Background()
-	rk := imports.ReportKey(key)
-	out, err := f.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: &rk})
-	if err != nil {
-		t.Fatalf("GetObject(%s): %v", rk, err)
-	}
-	defer out.Body.Close()
-	var rep imports.Report
-	if err := json.NewDecoder(out.Body).Decode(&rep); err != nil {
-		t.Fatalf("decode %s: %v", rk, err)
-	}
-	versions, err := f.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: &rk})
-	if err != nil {
-		t.Fatalf("ListObjectVersions(%s): %v", rk, err)
-	}
-	return rep, len(versions.Versions)
+	return f.Report(t, key)
 }
 
 func TestPublishValidUpload(t *testing.T) {
@@ -284,7 +227,7 @@ func (f *flakyObjects) PutJSON(ctx context.Context, bucket, key string, body []b
 func TestRetryAfterPublishWritesReport(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		f := newFixture(t, db, table)
-		f.im.Objects = &flakyObjects{Store: objects.New(f.s3)}
+		f.im.Objects = &flakyObjects{Store: objects.New(f.S3)}
 		ev := f.upload(t, "directory/flaky.csv", seed.DirectoryCSV, f.now)
 		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
 		if err := f.im.HandleS3(ctx, ev); err == nil {

@@ -3,11 +3,9 @@ package ingest_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"sectorhub/infra/testenv"
 	"sectorhub/shared/dynamo"
@@ -106,7 +102,7 @@ func (n *notes) live(key string) ([]string, bool) {
 }
 
 type fixture struct {
-	s3    *s3.Client
+	*testenv.Uploads
 	store *dynamo.Store
 	kind  *notes
 	im    *ingest.Importer[[]string]
@@ -115,8 +111,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, db *dynamodb.Client, table string, removable bool) *fixture {
 	t.Helper()
-	client, _ := testenv.S3(t, bucket)
-	f := &fixture{s3: client, store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{Uploads: testenv.NewUploads(t, bucket), store: dynamo.New(db, table), now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	f.kind = &notes{published: map[string]publishedNotes{}}
 	var kind ingest.Kind[[]string] = f.kind
 	if removable {
@@ -125,7 +120,7 @@ func newFixture(t *testing.T, db *dynamodb.Client, table string, removable bool)
 	f.im = &ingest.Importer[[]string]{
 		Bucket:  bucket,
 		Kind:    kind,
-		Objects: objects.New(client),
+		Objects: objects.New(f.S3),
 		Store:   f.store,
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:     func() time.Time { return f.now },
@@ -133,62 +128,29 @@ func newFixture(t *testing.T, db *dynamodb.Client, table string, removable bool)
 	return f
 }
 
-// event returns the S3 event record for an object, shaped as S3 sends it.
-func event(name, key, versionID, etag string, size int64, at time.Time) events.S3Event {
-	return events.S3Event{Records: []events.S3EventRecord{{
-		EventVersion: "2.1",
-		EventSource:  "aws:s3",
-		AWSRegion:    "eu-west-2",
-		EventTime:    at,
-		EventName:    name,
-		S3: events.S3Entity{
-			Bucket: events.S3Bucket{Name: bucket, Arn: "arn:aws:s3:::" + bucket},
-			Object: events.S3Object{Key: url.QueryEscape(key), URLDecodedKey: key, VersionID: versionID, ETag: etag, Size: size},
-		},
-	}}}
-}
-
-// upload writes body at key and returns the event S3 would send for it.
 func (f *fixture) upload(t *testing.T, key, body string, at time.Time) events.S3Event {
 	t.Helper()
-	out, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: &key, Body: strings.NewReader(body)})
-	if err != nil {
-		t.Fatalf("PutObject(%s): %v", key, err)
-	}
-	return event("ObjectCreated:Put", key, aws.ToString(out.VersionId), strings.Trim(aws.ToString(out.ETag), `"`), int64(len(body)), at)
+	return f.Put(t, key, []byte(body), at)
 }
 
-// remove deletes key (a delete marker in the versioned bucket) and returns S3's event for it.
 func (f *fixture) remove(t *testing.T, key string, at time.Time) events.S3Event {
 	t.Helper()
-	out, err := f.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: &key})
-	if err != nil {
-		t.Fatalf("DeleteObject(%s): %v", key, err)
-	}
-	return event(ingest.RemovalEvent, key, aws.ToString(out.VersionId), "", 0, at)
+	return f.Delete(t, key, at)
+}
+
+func (f *fixture) event(t *testing.T, name, key, versionID, etag string, size int64, at time.Time) events.S3Event {
+	t.Helper()
+	return f.Event(t, name, key, versionID, etag, size, at)
 }
 
 func (f *fixture) handle(t *testing.T, ev events.S3Event, requestID string) {
 	t.Helper()
-	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
-	if err := f.im.HandleS3(ctx, ev); err != nil {
-		t.Fatalf("HandleS3: %v", err)
-	}
+	testenv.HandleS3(t, f.im.HandleS3, ev, requestID)
 }
 
-// report reads the report written to the bucket for key.
 func (f *fixture) report(t *testing.T, key string) imports.Report {
 	t.Helper()
-	rk := imports.ReportKey(key)
-	out, err := f.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: &rk})
-	if err != nil {
-		t.Fatalf("GetObject(%s): %v", rk, err)
-	}
-	defer out.Body.Close()
-	var rep imports.Report
-	if err := json.NewDecoder(out.Body).Decode(&rep); err != nil {
-		t.Fatalf("decode %s: %v", rk, err)
-	}
+	rep, _ := f.Report(t, key)
 	return rep
 }
 
@@ -291,7 +253,7 @@ func TestNewKindRemoval(t *testing.T) {
 
 		// A removal delivered after a later upload of the same key changes nothing.
 		f.handle(t, f.upload(t, "notes/back.txt", "again\n", f.now.Add(2*time.Hour)), "req-4")
-		stale := event(ingest.RemovalEvent, "notes/back.txt", "stale-marker", "", 0, f.now.Add(time.Hour))
+		stale := f.event(t, ingest.RemovalEvent, "notes/back.txt", "stale-marker", "", 0, f.now.Add(time.Hour))
 		f.handle(t, stale, "req-5")
 		if _, ok := f.kind.live("notes/back.txt"); !ok {
 			t.Fatal("a stale removal unpublished a later upload")
@@ -325,7 +287,7 @@ func TestObjectGone(t *testing.T) {
 		}
 		f.upload(t, "notes/replaced.txt", "one\n", f.now)
 		for i, tc := range tests {
-			ev := event("ObjectCreated:Put", tc.key, tc.version, "7d3f1c5b9e2a4068b1c3d5e7f9a1b3c5", 10, f.now)
+			ev := f.event(t, "ObjectCreated:Put", tc.key, tc.version, "7d3f1c5b9e2a4068b1c3d5e7f9a1b3c5", 10, f.now)
 			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d", i)})
 			if err := f.im.HandleS3(ctx, ev); err != nil {
 				t.Fatalf("%s: HandleS3 = %v; want nil (a retry cannot bring the object back)", tc.name, err)
@@ -365,7 +327,7 @@ func TestOnlyDeleteMarkersRemove(t *testing.T) {
 		f := newFixture(t, db, table, true)
 		f.handle(t, f.upload(t, "notes/kept.txt", "one\n", f.now), "req-1")
 		for i, name := range []string{"ObjectRemoved:Delete", "ObjectRemoved:*"} {
-			f.handle(t, event(name, "notes/kept.txt", fmt.Sprintf("old-version-%d", i), "", 0, f.now.Add(time.Hour)), fmt.Sprintf("req-%d", i+2))
+			f.handle(t, f.event(t, name, "notes/kept.txt", fmt.Sprintf("old-version-%d", i), "", 0, f.now.Add(time.Hour)), fmt.Sprintf("req-%d", i+2))
 		}
 		if _, ok := f.kind.live("notes/kept.txt"); !ok {
 			t.Fatal("a removal that was not a delete marker unpublished the notes")
@@ -403,7 +365,7 @@ func (f *failingReports) PutJSON(ctx context.Context, bucket, key string, body [
 func TestRejectedReportSurvivesAFailedWrite(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		f := newFixture(t, db, table, false)
-		f.im.Objects = &failingReports{Store: objects.New(f.s3)}
+		f.im.Objects = &failingReports{Store: objects.New(f.S3)}
 		ev := f.upload(t, "notes/bad.txt", "!one\n!two\n", f.now)
 		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
 		if err := f.im.HandleS3(ctx, ev); err == nil {
