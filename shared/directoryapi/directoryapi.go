@@ -2,6 +2,7 @@
 //
 //	GET /directory/organisations        search (see directory.ParseQuery for the parameters)
 //	GET /directory/organisations/{id}   one organisation
+//	GET /openreferral/...               the Open Referral UK feed of the directory (see openreferral.go)
 //	GET /directory/stats                involvement figures (see stats.go)
 //
 // A warm search costs one DynamoDB request whatever the size of the directory: a GetItem of
@@ -64,6 +65,7 @@ func (a *API) routes() *httpapi.Router {
 	r := httpapi.NewRouter(a.log)
 	r.Handle("GET /directory/organisations", a.search)
 	r.Handle("GET /directory/organisations/{id}", a.get)
+	a.openReferralRoutes(r) // the Open Referral UK feed (openreferral.go)
 	r.Handle("GET /directory/stats", a.stats)
 	return r
 }
