@@ -10,10 +10,14 @@ import (
 // Feed answers the feed's service requests over one directory version's search index. It
 // makes nothing until asked: the maps from ORUK ids back to directory ids (for
 // GET /services/{id} and organization_id) are built on first use, once per Feed, and a feed is
-// kept per index (see directoryapi), so that is once per instance and version. Safe for
-// concurrent use.
+// kept per index (see directoryapi), so that is once per instance and version. Each service's
+// list encoding is kept once made (two UUID v5 hashes and the encoding would otherwise be
+// redone on every request: a services page cost about three directory searches; with the
+// encodings kept it costs about one). That is at most about 1 KB per organisation, as much
+// again as the index keeps of its own encodings. Safe for concurrent use.
 type Feed struct {
-	ix *directory.Index
+	ix    *directory.Index
+	items sync.Map // directory id -> its ServiceSummary's JSON
 
 	idsOnce  sync.Once
 	services map[string]string // ORUK service id -> directory id
@@ -52,13 +56,20 @@ func (f *Feed) Services(q ServicesQuery) *Page {
 	}
 	res := f.ix.Search(q.Search)
 	pg := newPage(res.Total, p)
-	buf := make([]byte, 0, len(res.Items)*1024)
 	for i := range res.Items {
-		start := len(buf)
-		buf = appendServiceSummary(buf, &res.Items[i])
-		pg.add(buf[start:len(buf):len(buf)])
+		pg.add(f.summaryJSON(&res.Items[i]))
 	}
 	return pg
+}
+
+// summaryJSON returns o's ServiceSummary encoded, made once per feed.
+func (f *Feed) summaryJSON(o *directory.Organisation) []byte {
+	if b, ok := f.items.Load(o.ID); ok {
+		return b.([]byte)
+	}
+	b := appendServiceSummary(nil, o)
+	f.items.Store(o.ID, b)
+	return b
 }
 
 // organizationService answers a services request with organization_id: the organization's
@@ -83,7 +94,7 @@ func (f *Feed) organizationService(q ServicesQuery, p PageQuery) *Page {
 	}
 	pg := newPage(1, p)
 	if p.Page == 1 {
-		pg.add(appendServiceSummary(nil, &o))
+		pg.add(f.summaryJSON(&o))
 	}
 	return pg
 }

@@ -69,16 +69,17 @@ func summaryOf(o *directory.Organisation) ServiceSummary {
 	if desc == "" {
 		desc = o.Summary
 	}
+	orgID := OrganizationID(o.ID)
 	return ServiceSummary{
 		ID:             ServiceID(o.ID),
-		OrganizationID: OrganizationID(o.ID),
+		OrganizationID: orgID,
 		Name:           o.Name,
 		Description:    desc,
 		URL:            o.Website,
 		Email:          o.Email,
 		Status:         statusActive,
 		Organization: Organization{
-			ID:          OrganizationID(o.ID),
+			ID:          orgID,
 			Name:        o.Name,
 			Description: o.Summary,
 			Email:       o.Email,
