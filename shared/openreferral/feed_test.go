@@ -3,6 +3,7 @@ package openreferral_test
 import (
 	"encoding/json"
 	"slices"
+	"sync"
 	"testing"
 
 	"sectorhub/shared/directory"
@@ -155,4 +156,37 @@ func firstWord(s string) string {
 		}
 	}
 	return s
+}
+
+// TestFeedConcurrent: many requests at once on one feed (as concurrent invocations cannot share
+// an instance, this is the goroutines of one request path under -race) give what one at a time
+// gives.
+func TestFeedConcurrent(t *testing.T) {
+	orgs := sampleOrgs(t)
+	want := services(t, openreferral.NewFeed(directory.NewIndex(orgs)), "per_page=100")
+	feed := openreferral.NewFeed(directory.NewIndex(orgs))
+	q, err := openreferral.ParseServicesQuery(mustParse(t, "per_page=100"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON := string(feed.Services(q).AppendJSON(nil))
+	feed = openreferral.NewFeed(directory.NewIndex(orgs))
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for g := range 8 {
+		wg.Go(func() {
+			if got := string(feed.Services(q).AppendJSON(nil)); got != wantJSON {
+				errs <- "services differ"
+			}
+			id := want.Contents[g%len(want.Contents)].ID
+			if s, ok := feed.Service(id); !ok || s.ID != id {
+				errs <- "service " + id + " not found"
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
