@@ -158,10 +158,15 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) 
 			}
 			auth = `-H "Authorization: Bearer $TOKEN" `
 		}
-		// A path parameter is shown with a sample value, so every line works as printed.
-		path := strings.ReplaceAll(r.Path, "{id}", sampleID)
+		// Every line works as printed: the one route with a path parameter shown is a seed
+		// organisation's page (other IDs, such as the Open Referral feed's UUIDs, have no
+		// sample value here).
+		path := r.Path
+		if path == sampleOrganisationPath {
+			path = strings.ReplaceAll(path, "{id}", sampleID)
+		}
 		if strings.Contains(path, "{") {
-			continue // a parameter the banner has no sample value for
+			continue
 		}
 		fmt.Fprintf(w, "             curl %s'%s%s'\n", auth, api, path)
 	}
@@ -209,8 +214,12 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) 
 	fmt.Fprintf(w, "\n  Staff token, valid 12 h (go run ./infra/local token --email you@example.org makes more):\n  TOKEN=%s\n\nCtrl-C to stop.\n\n", token)
 }
 
-// sampleID is an organisation of the seeded sample directory, for the banner's example.
-const sampleID = "irwell-womens-centre"
+// sampleID is an organisation of the seeded sample directory, for the banner's example of
+// sampleOrganisationPath.
+const (
+	sampleID               = "irwell-womens-centre"
+	sampleOrganisationPath = "/directory/organisations/{id}"
+)
 
 // runToken prints a staff token the local stack's authorizer accepts.
 func runToken(args []string, stdout, stderr io.Writer) error {
