@@ -1,5 +1,6 @@
 // Package orukcheck checks responses of the Open Referral UK feed against the profile's own
-// schemas (../shared/schemas/oruk: the compiled JSON schemas and the OpenAPI document), with a
+// schemas (schemas/: the compiled JSON schemas and the OpenAPI document, copied unchanged from
+// the profile with their licence, CC BY-SA 4.0; see schemas/README.md), with a
 // JSON-Schema 2020-12 validator that asserts formats (uuid, uri, email, date-time). Tests
 // import it; no function does (the validator is for tests only).
 package orukcheck
@@ -21,14 +22,14 @@ import (
 // so nothing is fetched.
 const base = "https://raw.githubusercontent.com/openreferral/uk-profile/main/schema/"
 
-// Dir returns the directory of the ORUK schemas: $ORUK_SCHEMAS, or ../shared/schemas/oruk
-// beside the repository.
+// Dir returns the directory of the ORUK schemas: $ORUK_SCHEMAS (to check against another
+// copy of the profile), or this package's schemas/.
 func Dir(tb testing.TB) string {
 	tb.Helper()
 	if d := os.Getenv("ORUK_SCHEMAS"); d != "" {
 		return d
 	}
-	return filepath.Join(testenv.RepoRoot(tb), "..", "shared", "schemas", "oruk")
+	return filepath.Join(testenv.RepoRoot(tb), "infra", "orukcheck", "schemas")
 }
 
 // Schemas are the compiled checks of each kind of response.
