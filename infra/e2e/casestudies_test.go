@@ -142,6 +142,9 @@ func TestCaseStudiesEndToEnd(t *testing.T) {
 				if status != 200 || !strings.Contains(cs.HTML, `<h2 id="zephyrine">`) || strings.Contains(cs.HTML, "<script") {
 					t.Fatalf("GET = %d %+v; want sanitised HTML", status, cs)
 				}
+				if slugs := organisationCaseStudies(t, st, "irwell-womens-centre"); len(slugs) == 0 || slugs[0] != "zephyrine-mentors" {
+					t.Errorf("the organisation's case_studies = %v; want zephyrine-mentors first (the newest)", slugs)
+				}
 			})
 
 			t.Run("invalid upload is reported and leaves the published version", func(t *testing.T) {
@@ -166,6 +169,9 @@ func TestCaseStudiesEndToEnd(t *testing.T) {
 				if status, _ := getCaseStudy(t, st, "zephyrine-mentors"); status != 404 {
 					t.Errorf("GET after delete = %d; want 404", status)
 				}
+				if slugs := organisationCaseStudies(t, st, "irwell-womens-centre"); slices.Contains(slugs, "zephyrine-mentors") {
+					t.Errorf("the organisation's case_studies after delete = %v; want it gone", slugs)
+				}
 				if res := listCaseStudies(t, st, "q=zephyrine"); res.Total != 0 {
 					t.Errorf("q=zephyrine after delete: total %d; want 0", res.Total)
 				}
@@ -178,4 +184,24 @@ func TestCaseStudiesEndToEnd(t *testing.T) {
 			})
 		})
 	}
+}
+
+// organisationCaseStudies returns the slugs GET /directory/organisations/{id} lists as the
+// organisation's case studies.
+func organisationCaseStudies(t *testing.T, st *localstack.Stack, id string) []string {
+	t.Helper()
+	status, _, body := get(t, st.URL()+"/directory/organisations/"+id, nil)
+	var page struct {
+		CaseStudies []struct {
+			Slug string `json:"slug"`
+		} `json:"case_studies"`
+	}
+	if status != 200 || json.Unmarshal(body, &page) != nil || page.CaseStudies == nil {
+		t.Fatalf("GET /directory/organisations/%s = %d %s; want 200 with case_studies", id, status, body)
+	}
+	var slugs []string
+	for _, cs := range page.CaseStudies {
+		slugs = append(slugs, cs.Slug)
+	}
+	return slugs
 }

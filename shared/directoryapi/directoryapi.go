@@ -1,7 +1,7 @@
 // Package directoryapi serves the public directory routes of DirectoryFunction:
 //
 //	GET /directory/organisations        search (see directory.ParseQuery for the parameters)
-//	GET /directory/organisations/{id}   one organisation
+//	GET /directory/organisations/{id}   one organisation, with the case studies about it
 //	GET /openreferral/...               the Open Referral UK feed of the directory (see openreferral.go)
 //	GET /directory/stats                involvement figures (see stats.go)
 //
@@ -13,10 +13,13 @@ package directoryapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 
 	"sectorhub/shared/apperr"
+	"sectorhub/shared/casestudy"
 	"sectorhub/shared/directory"
 	"sectorhub/shared/httpapi"
 )
@@ -34,6 +37,9 @@ type Store interface {
 	// DirectoryIndex returns the search index of a version and how it was made (for the log).
 	DirectoryIndex(ctx context.Context, version string) (*directory.Index, string, error)
 	OrganisationByID(ctx context.Context, version, id string) (directory.Organisation, bool, error)
+	// CaseStudiesByOrganisation lists the published case studies about an organisation,
+	// newest first (an empty list when there are none).
+	CaseStudiesByOrganisation(ctx context.Context, orgID string) ([]casestudy.Ref, error)
 }
 
 // API holds the routes' dependencies and the instance's cached index.
@@ -126,5 +132,35 @@ func (a *API) get(ctx context.Context, req httpapi.Request) (httpapi.Response, e
 	if !ok {
 		return httpapi.Response{}, notFound
 	}
-	return httpapi.CachedJSON(req, org, orgCacheControl), nil
+	refs, err := a.store.CaseStudiesByOrganisation(ctx, org.ID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.CachedJSON(req, organisationPage{org, refs}, orgCacheControl), nil
+}
+
+// organisationPage is the body of GET /directory/organisations/{id}: the organisation, with
+// the case studies about it.
+type organisationPage struct {
+	org         directory.Organisation
+	caseStudies []casestudy.Ref
+}
+
+// MarshalJSON writes the organisation's own JSON with "case_studies" added as its last field.
+func (p organisationPage) MarshalJSON() ([]byte, error) {
+	b, err := p.org.MarshalJSON()
+	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
+		return nil, fmt.Errorf("encode organisation %s: %v", p.org.ID, err)
+	}
+	refs := p.caseStudies
+	if refs == nil {
+		refs = []casestudy.Ref{}
+	}
+	cs, err := json.Marshal(refs)
+	if err != nil {
+		return nil, fmt.Errorf("encode case studies of %s: %w", p.org.ID, err)
+	}
+	b = append(b[:len(b)-1], `,"case_studies":`...)
+	b = append(b, cs...)
+	return append(b, '}'), nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"sectorhub/infra/seed"
 	"sectorhub/infra/testenv"
+	"sectorhub/shared/casestudy"
 	"sectorhub/shared/directory"
 	"sectorhub/shared/directoryapi"
 	"sectorhub/shared/dynamo"
@@ -181,7 +184,8 @@ func TestIncompleteSnapshotIsNotServed(t *testing.T) {
 }
 
 // TestWarmSearchReads checks the design's promise: a warm search makes the same number of
-// DynamoDB requests (one) whatever the size of the directory.
+// DynamoDB requests (one) whatever the size of the directory; an organisation's page makes
+// two (the pointer, and the Query of the case studies about it).
 func TestWarmSearchReads(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		var calls atomic.Int64
@@ -200,10 +204,71 @@ func TestWarmSearchReads(t *testing.T) {
 				if resp.StatusCode != 200 {
 					t.Fatalf("%s?%s = %d %s", req.RouteKey, req.RawQueryString, resp.StatusCode, resp.Body)
 				}
-				if got := calls.Load(); got != 1 {
-					t.Errorf("at %d organisations, warm %s?%s made %d DynamoDB requests; want 1", n, req.RouteKey, req.RawQueryString, got)
+				want := int64(1)
+				if req.RouteKey == get.RouteKey {
+					want = 2
+				}
+				if got := calls.Load(); got != want {
+					t.Errorf("at %d organisations, warm %s?%s made %d DynamoDB requests; want %d", n, req.RouteKey, req.RawQueryString, got, want)
 				}
 			}
+		}
+	})
+}
+
+// TestOrganisationCaseStudies: an organisation's page lists the published case studies about
+// it, newest first, and an empty list when there are none.
+func TestOrganisationCaseStudies(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		api := directoryapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		get := loadEvent(t, "directory-get.json")
+		id := get.PathParameters["id"]
+		at := time.Now()
+		directoryapi.Publish(t, st, "v1", seed.DirectoryCSV, at)
+
+		page := func() (map[string]json.RawMessage, []casestudy.Ref) {
+			t.Helper()
+			resp := serve(t, api, get)
+			var fields map[string]json.RawMessage
+			if resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &fields) != nil {
+				t.Fatalf("get = %d %s; want 200 with an object", resp.StatusCode, resp.Body)
+			}
+			var refs []casestudy.Ref
+			if err := json.Unmarshal(fields["case_studies"], &refs); err != nil || refs == nil {
+				t.Fatalf("get = %s; want case_studies as a list: %v", resp.Body, err)
+			}
+			return fields, refs
+		}
+		fields, refs := page()
+		if len(refs) != 0 || string(fields["id"]) != fmt.Sprintf("%q", id) || fields["name"] == nil {
+			t.Fatalf("organisation page before any case study = %v; want the organisation and case_studies []", fields)
+		}
+
+		for i, cs := range []struct{ slug, title, published, org string }{
+			{"older-story", "An older story", "2026-01-10", id},
+			{"newer-story", "A newer story", "2026-10-14", id},
+			{"elsewhere", "About someone else", "2026-11-01", "someone-else"},
+		} {
+			d := casestudy.Document{CaseStudy: casestudy.CaseStudy{Summary: casestudy.Summary{
+				Slug: cs.slug, Title: cs.title, Summary: "A summary", Published: cs.published, Themes: []string{"peer-support"},
+				Organisation: &casestudy.Organisation{ID: cs.org, Name: "Org"}, ReadingMinutes: 1,
+			}, HTML: "<p>Story</p>"}, Text: "Story"}
+			rep := imports.Report{Record: imports.Record{ID: fmt.Sprintf("cs%d", i), Kind: "case-study", Status: imports.Processing,
+				ReceivedAt: at, UploadedAt: at, RequestID: fmt.Sprintf("req-cs%d", i)}}
+			if _, ok, err := st.BeginImport(ctx, rep, at.Add(time.Hour), at); err != nil || !ok {
+				t.Fatalf("BeginImport = %v, %v", ok, err)
+			}
+			rep.Status = imports.Published
+			if ok, err := st.PublishCaseStudy(ctx, d, at.Add(time.Duration(i)*time.Second), rep); err != nil || !ok {
+				t.Fatalf("PublishCaseStudy(%s) = %v, %v", cs.slug, ok, err)
+			}
+		}
+		_, refs = page()
+		want := []casestudy.Ref{{Slug: "newer-story", Title: "A newer story"}, {Slug: "older-story", Title: "An older story"}}
+		if !reflect.DeepEqual(refs, want) {
+			t.Fatalf("case_studies = %+v; want %+v", refs, want)
 		}
 	})
 }
