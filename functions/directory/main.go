@@ -1,5 +1,6 @@
 // Command directory is DirectoryFunction: the public directory of services
-// (GET /directory/organisations, GET /directory/organisations/{id}).
+// (GET /directory/organisations[/{id}], GET /directory/stats) and its Open Referral UK feed
+// (GET /openreferral/...).
 package main
 
 import (
