@@ -1,12 +1,13 @@
 // Package s3local is the local stack's S3 endpoint: gofakes3 with its in-memory backend, served
 // path-style, with versioning enabled on the configured buckets, that reports every object
-// creation with an S3 event record shaped as Amazon S3 sends it to Lambda.
+// creation and removal with an S3 event record shaped as Amazon S3 sends it to Lambda.
 //
 // Around gofakes3 it fixes what S3 clients of today trip over: aws-chunked request bodies
 // (SigV4 streaming and the unsigned streaming payload with trailing checksums) are decoded and
 // their flexible checksums verified; transfer headers are not stored as object metadata; object
-// sub-resource PUTs that gofakes3 would mistake for an overwrite (?acl, ?tagging, ...) are refused
-// with NotImplemented; CopyObject answers with the new version's ID rather than the source's and
+// sub-resource PUTs and DELETEs that gofakes3 would mistake for an overwrite or a delete of the
+// object (?acl, ?tagging, ...) are refused with NotImplemented; DeleteObjects reports each
+// key's delete marker, which gofakes3's answer leaves out; CopyObject answers with the new version's ID rather than the source's and
 // refuses to copy a noncurrent version (gofakes3 would copy the current one); HEAD ?versionId=
 // describes that version (gofakes3 describes the current one); and UploadPartCopy, which
 // gofakes3 lacks and the AWS CLI uses to copy objects over 8 MB, is implemented.
