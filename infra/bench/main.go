@@ -17,8 +17,14 @@
 //   - loading the index of 10,000 organisations in process: fetch and decode from the stack's
 //     DynamoDB, decode alone, and building instead, with what each allocates and holds;
 //   - ingest of a 10,000-row CSV: time from upload to published, and the function's peak memory;
+//   - the Open Referral UK feed at 10,000 organisations: warm p50/p99 of a page of 50 services
+//     and of one service, each as a ratio to the directory route it mirrors;
 //   - 32 concurrent searchers through the publish of 10,000 organisations: 5xx (the goal is
-//     none), and the searches' p50/p99.
+//     none), and the searches' p50/p99;
+//   - case studies (before the search, on a small table): 500 synthetic ones published
+//     through the upload path, warm p50/p99 of lists by theme as a ratio to
+//     GET /case-studies/{slug}, and the first list of a warm instance after a publish (it
+//     builds the list's index again).
 package main
 
 import (
@@ -40,6 +46,7 @@ import (
 
 	"sectorhub/infra/localstack/lambdart"
 	"sectorhub/infra/samtemplate"
+	"sectorhub/infra/seed"
 )
 
 func main() {
@@ -57,10 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := fs.String("root", ".", "repository root (template.yaml)")
 	cold := fs.Int("cold", 25, "cold starts per binary")
 	orgs := fs.Int("orgs", 10000, "organisations in the search and ingest benchmarks")
-	requests := fs.Int("requests", 1000, "warm requests per query in the search benchmark")
+	requests := fs.Int("requests", 1000, "warm requests per request in each latency table (search, Open Referral, case studies)")
 	searchers := fs.Int("searchers", 32, "concurrent searchers through a publish")
 	stackLog := fs.String("log", "", "write the local stack's log (functions' output, REPORT lines) to this file")
-	only := fs.String("only", "", "run only: cold, size, search")
+	only := fs.String("only", "", "run only: cold, size, search, casestudies")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if *only == "" || *only == "search" {
+	if *only == "" || *only == "search" || *only == "casestudies" {
 		logw := io.Discard
 		if *stackLog != "" {
 			f, err := os.Create(*stackLog)
@@ -89,8 +96,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			defer f.Close()
 			logw = f
 		}
-		if err := searchAndIngest(ctx, stdout, logw, *root, filepath.Join(dir, "stack"), *orgs, *requests, *searchers); err != nil {
+		b, err := startBench(ctx, logw, *root, filepath.Join(dir, "stack"), *searchers)
+		if err != nil {
 			return err
+		}
+		defer b.st.Close()
+		if *only != "search" {
+			// First, on a small table: a directory of 100, whose organisations some case
+			// studies name.
+			if _, err := b.upload(ctx, seed.Synthetic(100)); err != nil {
+				return err
+			}
+			if err := b.caseStudies(ctx, stdout, *requests); err != nil {
+				return err
+			}
+		}
+		if *only != "casestudies" {
+			if err := searchAndIngest(ctx, stdout, b, *orgs, *requests, *searchers); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

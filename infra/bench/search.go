@@ -100,7 +100,9 @@ type bench struct {
 	uploads  int
 }
 
-func searchAndIngest(ctx context.Context, w, log io.Writer, root, buildDir string, orgs, requests, searchers int) error {
+// startBench starts a local stack for the benchmarks that go through it, with an HTTP client
+// for conns concurrent requests.
+func startBench(ctx context.Context, log io.Writer, root, buildDir string, conns int) (*bench, error) {
 	rep := &reports{}
 	st, err := localstack.Start(ctx, localstack.Options{
 		Root:        root,
@@ -113,9 +115,8 @@ func searchAndIngest(ctx context.Context, w, log io.Writer, root, buildDir strin
 		OnReport:    rep.add,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
 	b := &bench{
 		st: st, reports: rep, buildDir: buildDir,
 		s3: s3.New(s3.Options{
@@ -126,28 +127,41 @@ func searchAndIngest(ctx context.Context, w, log io.Writer, root, buildDir strin
 		}),
 		httpc: &http.Client{
 			Timeout:   60 * time.Second,
-			Transport: &http.Transport{MaxIdleConnsPerHost: 2 * searchers},
+			Transport: &http.Transport{MaxIdleConnsPerHost: 2 * conns},
 		},
+		search: routeFunction(st.Template(), searchPath),
 	}
-	tpl := st.Template()
-	for _, r := range tpl.Routes {
-		if r.Method == http.MethodGet && r.Path == searchPath {
-			for _, fn := range tpl.Functions {
-				if fn.LogicalID == r.FunctionID {
-					b.search = fn
-				}
-			}
-		}
-	}
-	for _, e := range tpl.S3Events {
-		if e.Prefix == "directory/" {
-			b.ingest, b.bucket = e.FunctionID, st.Bucket(e.BucketLogicalID)
-		}
-	}
+	b.ingest, b.bucket = b.s3Event("directory/")
 	if b.search.LogicalID == "" || b.ingest == "" {
-		return fmt.Errorf("the template has no function for GET %s or for uploads under directory/", searchPath)
+		st.Close()
+		return nil, fmt.Errorf("the template has no function for GET %s or for uploads under directory/", searchPath)
 	}
+	return b, nil
+}
 
+// routeFunction returns the function behind GET path (zero if none).
+func routeFunction(tpl *samtemplate.Template, path string) samtemplate.Function {
+	for _, r := range tpl.Routes {
+		if r.Method == http.MethodGet && r.Path == path {
+			fn, _ := tpl.Function(r.FunctionID)
+			return fn
+		}
+	}
+	return samtemplate.Function{}
+}
+
+// s3Event returns the function an upload under prefix invokes, and the bucket it is uploaded
+// to ("" if none).
+func (b *bench) s3Event(prefix string) (fnID, bucket string) {
+	for _, e := range b.st.Template().S3Events {
+		if e.Prefix == prefix {
+			return e.FunctionID, b.st.Bucket(e.BucketLogicalID)
+		}
+	}
+	return "", ""
+}
+
+func searchAndIngest(ctx context.Context, w io.Writer, b *bench, orgs, requests, searchers int) error {
 	if _, err := b.upload(ctx, seed.Synthetic(100)); err != nil {
 		return err
 	}
@@ -177,49 +191,26 @@ func searchAndIngest(ctx context.Context, w, log io.Writer, root, buildDir strin
 	}
 
 	// Warm latencies, in turns so that drift on the machine hits every query alike.
-	// The function's own duration (its REPORT line) is kept beside each round trip, to tell
-	// the function's work from the transport's.
-	byQuery := make([][]time.Duration, len(typicalQueries))
-	fnByQuery := make([][]time.Duration, len(typicalQueries))
-	var searches, gets, fnGets []time.Duration
-	for i := range requests {
-		for j, q := range typicalQueries {
-			d, err := b.fetch(searchPath + "?" + q)
-			if err != nil {
-				return err
-			}
-			byQuery[j] = append(byQuery[j], d)
-			fnByQuery[j] = append(fnByQuery[j], rep.get(b.search.LogicalID).Duration)
-			searches = append(searches, d)
-		}
-		d, err := b.fetch(searchPath + "/" + ids[i%len(ids)])
-		if err != nil {
-			return err
-		}
-		gets = append(gets, d)
-		fnGets = append(fnGets, rep.get(b.search.LogicalID).Duration)
+	reqs := []request{{name: "GET " + searchPath + "/{id}", path: func(i int) string { return searchPath + "/" + ids[i%len(ids)] }}}
+	for _, q := range typicalQueries {
+		reqs = append(reqs, fixed("search ?"+q, searchPath+"?"+q))
 	}
+	rows, err := b.inTurns(requests, b.search.LogicalID, reqs)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, pooled("all searches", rows[1:], 0))
 
 	fmt.Fprintf(w, "\n== Search at %d organisations, through the local stack (HTTP → gateway → Runtime API → function → DynamoDB) ==\n", orgs)
 	fmt.Fprintln(w, "goal: warm search ≤ 1.5× GET /directory/organisations/{id} (bar 2×); DynamoDB requests per warm search equal at 100 and 10,000")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "request\tp50\tp99\tp50 ratio\tp99 ratio\tfunction p50\t")
-	gp50, gp99 := percentile(gets, 50), percentile(gets, 99)
-	fmt.Fprintf(tw, "GET /directory/organisations/{id}\t%s\t%s\t1.00×\t1.00×\t%s\t\n", msStr(gp50), msStr(gp99), msStr(median(fnGets)))
-	for j, q := range typicalQueries {
-		p50, p99 := percentile(byQuery[j], 50), percentile(byQuery[j], 99)
-		fmt.Fprintf(tw, "search ?%s\t%s\t%s\t%.2f×\t%.2f×\t%s\t\n", q, msStr(p50), msStr(p99), ratio(p50, gp50), ratio(p99, gp99), msStr(median(fnByQuery[j])))
-	}
-	p50, p99 := percentile(searches, 50), percentile(searches, 99)
-	fmt.Fprintf(tw, "all searches (%d)\t%s\t%s\t%.2f×\t%.2f×\t\t\n", len(searches), msStr(p50), msStr(p99), ratio(p50, gp50), ratio(p99, gp99))
-	if err := tw.Flush(); err != nil {
+	if err := printLatencies(w, rows); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "DynamoDB requests per warm search: %d at 100 organisations, %d at %d organisations\n", readsSmall, readsLarge, orgs)
 
 	fmt.Fprintf(w, "\n== Cold search: the first ?%s of an instance after a publish, and of a new instance, beside warm search ==\n", coldQuery)
 	fmt.Fprintf(w, "goal: cold < 100 ms at 10,000 organisations (bar 150 ms); the instance decodes the index stored with the version\n")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "organisations\tsearch\truns\tround trip p50\tround trip max\tfunction p50\tfunction max\tinit p50\tpeak memory\t")
 	for _, c := range colds {
 		fmt.Fprintf(tw, "%d\tfirst after a publish (warm instance)\t%d\t%s\t%s\t%s\t%s\t\t\t\n", c.n, len(c.afterPublish), msStr(median(c.afterPublish)), msStr(maxDur(c.afterPublish)), msStr(median(c.afterPublishFn)), msStr(maxDur(c.afterPublishFn)))
@@ -230,6 +221,9 @@ func searchAndIngest(ctx context.Context, w, log io.Writer, root, buildDir strin
 		return err
 	}
 	if err := b.indexLoad(ctx, w, orgs); err != nil {
+		return err
+	}
+	if err := b.openReferral(w, orgs, requests, ids); err != nil {
 		return err
 	}
 
@@ -399,17 +393,12 @@ func (b *bench) newInstanceSearch(ctx context.Context, query string) (lambdart.R
 
 // someIDs returns organisation IDs from the first pages of the directory.
 func (b *bench) someIDs() ([]string, error) {
-	resp, err := b.httpc.Get(b.st.URL() + searchPath + "?per_page=100")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	var res struct {
 		Items []struct {
 			ID string `json:"id"`
 		} `json:"items"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+	if err := b.getJSON(searchPath+"?per_page=100", &res); err != nil {
 		return nil, err
 	}
 	var ids []string
@@ -420,6 +409,19 @@ func (b *bench) someIDs() ([]string, error) {
 		return nil, fmt.Errorf("no organisations to fetch")
 	}
 	return ids, nil
+}
+
+// getJSON GETs path from the HTTP API and decodes its JSON body into v.
+func (b *bench) getJSON(path string, v any) error {
+	resp, err := b.httpc.Get(b.st.URL() + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
 
 func ratio(a, b time.Duration) float64 {
