@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	dynamo := fs.String("dynamodb-endpoint", getenv(envDynamoDBEndpoint), "use this DynamoDB endpoint (e.g. DynamoDB Local at http://127.0.0.1:8000) instead of the embedded one (default $"+envDynamoDBEndpoint+")")
 	maxInstances := fs.Int("max-instances", 10, "most processes per function under concurrent load")
 	noSeed := fs.Bool("no-seed", false, "do not publish the sample content (infra/seed/uploads) at start")
+	dataDir := fs.String("data-dir", "", "keep the stack's DynamoDB and S3 content in this folder across restarts (saved when the stack stops; restored, instead of seeding, when it starts)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./infra/local [flags]\n       go run ./infra/local token --email staff@example.org [--ttl 12h]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SESAddr:          *sesAddr,
 		DynamoDBEndpoint: *dynamo,
 		Seed:             !*noSeed,
+		DataDir:          *dataDir,
 		MaxInstances:     *maxInstances,
 		Log:              stderr,
 	})
@@ -102,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_ = stack.Close()
 		return err
 	}
-	printBanner(stdout, stack, token, *dynamo, readyText(start, measured, began, time.Now()))
+	printBanner(stdout, stack, token, *dynamo, *dataDir, readyText(start, measured, began, time.Now()))
 
 	<-ctx.Done()
 	stop() // a second Ctrl-C ends the process at once; the kernel still kills the functions
@@ -142,7 +144,7 @@ func findRoot() (root, tmpl string, err error) {
 	}
 }
 
-func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) {
+func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, dataDir, ready string) {
 	t := s.Template()
 	api := s.URL()
 	fmt.Fprintf(w, "\nsectorhub local stack %s\n\n", ready)
@@ -205,9 +207,14 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, ready string) 
 		tables = append(tables, s.TableName(tb.LogicalID))
 	}
 	fmt.Fprintf(w, "  DynamoDB   %s   (%s) tables %s\n", s.DynamoDBEndpoint(), where, strings.Join(tables, ", "))
-	if dynamo == "" {
-		fmt.Fprintf(w, "  Data       in memory: lost when the stack stops; every start seeds the sample content again\n")
-	} else {
+	switch {
+	case dataDir != "" && dynamo == "":
+		fmt.Fprintf(w, "  Data       kept in %s: saved when the stack stops (Ctrl-C), restored at the next start\n", dataDir)
+	case dataDir != "":
+		fmt.Fprintf(w, "  Data       S3 kept in %s (saved when the stack stops); DynamoDB's stays at %s\n", dataDir, dynamo)
+	case dynamo == "":
+		fmt.Fprintf(w, "  Data       in memory: lost when the stack stops; every start seeds the sample content again (--data-dir keeps it)\n")
+	default:
 		fmt.Fprintf(w, "  Data       S3 in memory, lost when the stack stops; DynamoDB's stays at %s\n", dynamo)
 	}
 	fmt.Fprintf(w, "  Invoke     curl -d @event.json %s/_local/invoke/<LogicalId>   (%s)\n", api, strings.Join(s.FunctionIDs(), ", "))

@@ -54,8 +54,11 @@ type Options struct {
 	// "sectorhub-local-" when empty.
 	TablePrefix string
 
-	Seed         bool // publish infra/seed's sample directory through the upload path at start
-	MaxInstances int  // processes per function; 10 when 0
+	Seed bool // publish infra/seed's sample content through the upload path at start
+	// DataDir, if set, keeps the stack's content across restarts (see datadir.go): saved there
+	// at Close, restored at Start instead of seeding.
+	DataDir      string
+	MaxInstances int // processes per function; 10 when 0
 
 	// BuildDir receives the function binaries; a per-checkout directory
 	// under the user's cache directory when empty.
@@ -95,6 +98,7 @@ type Stack struct {
 	closing   chan struct{}
 	closeMu   sync.Mutex
 	closed    bool
+	started   bool         // Start succeeded: there is content worth saving to DataDir
 	failures  atomic.Int64 // async invocations that failed for good
 }
 
@@ -238,11 +242,18 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	mux.Handle("/", s.gateway)
 	s.serve(s.api, mux)
 
-	if opts.Seed {
+	restored := false
+	if opts.DataDir != "" {
+		if restored, err = s.restore(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Seed && !restored {
 		if err := s.seed(ctx); err != nil {
 			return nil, err
 		}
 	}
+	s.started = true
 	return s, nil
 }
 
@@ -473,6 +484,16 @@ func (s *Stack) Close() error {
 		}
 	}
 	s.async.wait()
+	if s.opts.DataDir != "" && s.started {
+		// Nothing writes any more; DynamoDB and S3 still answer.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := s.save(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("save to %s: %w", s.opts.DataDir, err))
+		} else {
+			s.log.Printf("stack", "saved the data in %s", stateDir(s.opts.DataDir))
+		}
+		cancel()
+	}
 	for _, srv := range s.servers {
 		if srv.srv != nil {
 			_ = srv.srv.Close()

@@ -955,3 +955,75 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Errorf("%d requests ran in %d processes; want 1 to 4 (--max-instances)", clients, len(pids))
 	}
 }
+
+// TestDataDirKeepsContent: with a data directory, what a stack held when it stopped (DynamoDB
+// items, the buckets' objects) is there again when the next one starts, and it is not seeded.
+func TestDataDirKeepsContent(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions(t)
+	opts.DataDir = t.TempDir()
+	opts.Seed = true
+
+	first := startStack(t, opts)
+	table := first.TableName("Table")
+	db := dynamodb.New(dynamodb.Options{Region: "eu-west-2", BaseEndpoint: aws.String(first.DynamoDBEndpoint()), Credentials: localCredentials})
+	item := map[string]dynamotypes.AttributeValue{
+		"pk":   &dynamotypes.AttributeValueMemberS{Value: "KEPT"},
+		"sk":   &dynamotypes.AttributeValueMemberS{Value: "ITEM"},
+		"data": &dynamotypes.AttributeValueMemberB{Value: []byte{0, 1, 2, 255}},
+		"n":    &dynamotypes.AttributeValueMemberN{Value: "12345678901234567890"},
+	}
+	// Items with empty lists, which the embedded DynamoDB hands back without a type.
+	for i := range 30 {
+		empty := map[string]dynamotypes.AttributeValue{
+			"pk":    &dynamotypes.AttributeValueMemberS{Value: "EMPTY"},
+			"sk":    &dynamotypes.AttributeValueMemberS{Value: fmt.Sprintf("ITEM#%02d", i)},
+			"terms": &dynamotypes.AttributeValueMemberL{Value: []dynamotypes.AttributeValue{}},
+		}
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: empty}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	bucket := first.Bucket("Uploads")
+	if _, err := first.S3Client().PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("other/kept file.txt"), Body: strings.NewReader("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	second := startStack(t, opts)
+	db = dynamodb.New(dynamodb.Options{Region: "eu-west-2", BaseEndpoint: aws.String(second.DynamoDBEndpoint()), Credentials: localCredentials})
+	got, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]dynamotypes.AttributeValue{"pk": item["pk"], "sk": item["sk"]}})
+	if err != nil || !reflect.DeepEqual(got.Item, item) {
+		t.Fatalf("GetItem after a restart = %v, %v; want %v", got.Item, err, item)
+	}
+	for _, pk := range []string{"KEPT", "EMPTY"} {
+		q, err := db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &table,
+			KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :sk)"),
+			ExpressionAttributeValues: map[string]dynamotypes.AttributeValue{":pk": &dynamotypes.AttributeValueMemberS{Value: pk}, ":sk": &dynamotypes.AttributeValueMemberS{Value: "ITEM"}},
+		})
+		if err != nil || len(q.Items) == 0 {
+			t.Fatalf("Query %s after a restart = %v, %v; want its items", pk, q, err)
+		}
+	}
+	out, err := second.S3Client().GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: aws.String("other/kept file.txt")})
+	if err != nil {
+		t.Fatalf("GetObject after a restart: %v", err)
+	}
+	body, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if string(body) != "kept" {
+		t.Fatalf("object after a restart = %q; want kept", body)
+	}
+	if !strings.Contains(second.log.String(), "restored the data") || strings.Contains(second.log.String(), "seed: published") {
+		t.Errorf("second start's log does not say it restored rather than seeded:\n%s", second.log)
+	}
+}
