@@ -88,6 +88,8 @@ func Parse(slug string, data []byte) Result {
 		r.problem(bodyLine, "", "the text after the front matter is %d bytes; the limit is %d (200 KB)", len(body), casestudy.MaxBodyBytes)
 	case len(bytes.TrimSpace(body)) == 0:
 		r.problem(bodyLine, "", "the case study has no text after the front matter")
+	case !r.shapeFits(body, bodyLine):
+		// Problems recorded: the text is shaped so that rendering it would take too long.
 	default:
 		h, plain, err := Render(body)
 		switch {
@@ -104,6 +106,79 @@ func Parse(slug string, data []byte) Result {
 		}
 	}
 	return r
+}
+
+// Limits on the shape of a case study's text, checked before it is rendered: a table pads
+// every row to its header's width, so a few KB of table (a wide header and many one-word rows)
+// would otherwise render millions of cells, and deep nesting makes the renderer slow.
+const (
+	MaxTableColumns = 32     // the most columns a table may have
+	MaxTableCells   = 20_000 // the most cells all the tables may have together
+	MaxNesting      = 16     // the most quotes and list levels one line may be inside
+)
+
+// shapeFits checks body (starting at line first of the file) against the limits above,
+// recording a problem for each line that passes one, and reports whether it fits.
+func (r *Result) shapeFits(body []byte, first int) bool {
+	fits := true
+	cells, columns := 0, 0 // columns is that of the table being read, 0 outside one
+	lines := strings.Split(string(body), "\n")
+	for i, line := range lines {
+		n := first + i
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case trimmed == "":
+			columns = 0
+		case columns > 0:
+			cells += columns
+		case i > 0 && isTableDelimiter(trimmed) && strings.Contains(lines[i-1], "|"):
+			columns = strings.Count(strings.Trim(trimmed, "|"), "|") + 1
+			if columns > MaxTableColumns {
+				r.problem(n, "", "the table has %d columns; the limit is %d", columns, MaxTableColumns)
+				fits = false
+			}
+			cells += 2 * columns // the header and this line
+		}
+		if depth := nesting(line); depth > MaxNesting {
+			r.problem(n, "", "the line is nested %d quotes or lists deep; the limit is %d", depth, MaxNesting)
+			fits = false
+		}
+	}
+	if cells > MaxTableCells {
+		r.problem(first, "", "the tables have %d cells in all (every row counts the columns of its table's header); the limit is %d", cells, MaxTableCells)
+		fits = false
+	}
+	return fits
+}
+
+// isTableDelimiter reports whether a trimmed line is a table's delimiter row (|---|:--:|).
+func isTableDelimiter(line string) bool {
+	if !strings.Contains(line, "-") {
+		return false
+	}
+	for _, c := range line {
+		if !strings.ContainsRune("|-: \t", c) {
+			return false
+		}
+	}
+	return strings.Contains(line, "|") || strings.Count(line, "-") >= 3 && strings.ContainsRune(line, ':')
+}
+
+// nesting counts the quote markers and list markers a line opens with, each possibly indented.
+func nesting(line string) int {
+	depth := 0
+	for {
+		line = strings.TrimLeft(line, " \t")
+		switch {
+		case strings.HasPrefix(line, ">"):
+			line = line[1:]
+		case len(line) >= 2 && strings.ContainsRune("-*+", rune(line[0])) && (line[1] == ' ' || line[1] == '\t'):
+			line = line[2:]
+		default:
+			return depth
+		}
+		depth++
+	}
 }
 
 // invalidUTF8 returns the offset of the first byte of data that is not valid UTF-8.

@@ -169,8 +169,8 @@ func TestReadingMinutes(t *testing.T) {
 	}
 }
 
-// Files at and beyond the limits: a body of almost 200 KB publishes; a table that renders to
-// more HTML than an item holds, or pathological nesting, is refused or rendered, never a hang.
+// Files at and beyond the limits: a body of almost 200 KB publishes; tables whose cells would
+// take too long to render, or pathological nesting, are refused before rendering, never a hang.
 func TestParseHugeDocuments(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
@@ -178,7 +178,13 @@ func TestParseHugeDocuments(t *testing.T) {
 	}{
 		{"200 KB of prose", strings.Repeat("Mentors meet people at the gate. ", casestudy.MaxBodyBytes/34), ""},
 		{"nested brackets", strings.Repeat("[", 90000) + strings.Repeat("]", 90000), ""},
-		{"a huge table", "| a | b |\n|---|---|\n" + strings.Repeat("| x | y |\n", 20000), "too long once rendered as HTML"},
+		{"a huge table", "| a | b |\n|---|---|\n" + strings.Repeat("| x | y |\n", 20000), "cells in all"},
+		// A wide header pads every one-word row below it: a few KB would render millions of cells.
+		{"a wide table", "|" + strings.Repeat(" a |", 100) + "\n|" + strings.Repeat("---|", 100) + "\n" + strings.Repeat("x\n", 50), "the table has 100 columns"},
+		{"a wide table of one-word rows", "|" + strings.Repeat(" a |", 30) + "\n|" + strings.Repeat("---|", 30) + "\n" + strings.Repeat("x\n", 5000), "cells in all"},
+		{"deep quotes", strings.Repeat("> ", 40) + "deep", "nested 40 quotes or lists deep"},
+		{"deep lists", strings.Repeat("- ", 30) + "deep", "nested 30 quotes or lists deep"},
+		{"a table of the largest size", "|" + strings.Repeat(" a |", 32) + "\n|" + strings.Repeat(":--|", 32) + "\n" + strings.Repeat("x\n", 500), ""},
 	} {
 		r := markdown.Parse("huge", file(valid, tc.body))
 		switch {

@@ -62,10 +62,11 @@ func (externalLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.C
 	})
 }
 
-// external reports whether a link leaves the site: it names a host (https://…, //…).
+// external reports whether a link leaves the site: it names a host (https://…, //…) or a
+// scheme other than mailto (browsers read http:/host as http://host/).
 func external(dest string) bool {
 	u, err := url.Parse(strings.TrimSpace(dest))
-	return err != nil || u.Host != "" || u.Opaque != "" && u.Scheme != "mailto"
+	return err != nil || u.Host != "" || u.Scheme != "" && u.Scheme != "mailto"
 }
 
 // policy is the allow-list the rendered HTML goes through: the elements Markdown produces and

@@ -159,6 +159,8 @@ func TestRenderLinksAndTables(t *testing.T) {
 		{"[a](https://example.org/x)", `<a href="https://example.org/x" rel="nofollow noopener">a</a>`},
 		{"<https://example.org>", `<a href="https://example.org" rel="nofollow noopener">https://example.org</a>`},
 		{"[a](//example.org)", `<a href="//example.org" rel="nofollow noopener">a</a>`},
+		// Browsers read http:/host as http://host/: external too, though it names no host.
+		{"[a](http:/evil.example)", `<a href="http:/evil.example" rel="nofollow noopener">a</a>`},
 		{"[a](/directory)", `<a href="/directory">a</a>`},
 		{"[a](mailto:hello@example.org)", `<a href="mailto:hello@example.org">a</a>`},
 		{"## Why it works\n", `<h2 id="why-it-works">Why it works</h2>`},
