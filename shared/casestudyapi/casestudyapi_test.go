@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
 
 	"sectorhub/infra/testenv"
 	"sectorhub/shared/casestudy"
@@ -25,30 +22,10 @@ import (
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
-// loadEvent reads a sample HTTP API event from events/.
-func loadEvent(t *testing.T, name string) httpapi.Request {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req httpapi.Request
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return req
-}
+func loadEvent(t *testing.T, name string) httpapi.Request { return testenv.HTTPEvent(t, name) }
 
-// countingClient returns a client for db's server that counts the API calls it makes.
 func countingClient(db *dynamodb.Client, calls *atomic.Int64) *dynamodb.Client {
-	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				calls.Add(1)
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-		})
-	})
+	return testenv.CountingDynamo(db, calls)
 }
 
 // publish stores a case study as an upload at at would.

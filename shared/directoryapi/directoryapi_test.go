@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
 
 	"sectorhub/infra/seed"
 	"sectorhub/infra/testenv"
@@ -27,30 +24,10 @@ import (
 	"sectorhub/shared/imports"
 )
 
-// loadEvent reads a sample HTTP API event from events/.
-func loadEvent(t *testing.T, name string) httpapi.Request {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req httpapi.Request
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return req
-}
+func loadEvent(t *testing.T, name string) httpapi.Request { return testenv.HTTPEvent(t, name) }
 
-// countingClient returns a client for table's server that counts the API calls it makes.
 func countingClient(db *dynamodb.Client, calls *atomic.Int64) *dynamodb.Client {
-	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				calls.Add(1)
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-		})
-	})
+	return testenv.CountingDynamo(db, calls)
 }
 
 type errorBody struct {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -137,18 +135,7 @@ func TestGetImport(t *testing.T) {
 }
 
 // sample loads a sample event from events/ as the handler receives it.
-func sample(t *testing.T, name string) httpapi.Request {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req httpapi.Request
-	if err := json.Unmarshal(b, &req); err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
+func sample(t *testing.T, name string) httpapi.Request { return testenv.HTTPEvent(t, name) }
 
 // record stores rep as an ingest function would: claimed, then finished.
 func record(t *testing.T, st *dynamo.Store, rep imports.Report) {
