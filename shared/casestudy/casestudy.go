@@ -113,8 +113,8 @@ func ValidOrganisationID(s string) bool {
 	return true
 }
 
-// ReadingMinutes is how long a text of words words takes to read: words ÷ WordsPerMinute,
-// rounded to the nearest minute, at least 1.
+// ReadingMinutes is how long a text of words words takes to read: words ÷ WordsPerMinute in
+// whole minutes (as the issue has it), at least 1.
 func ReadingMinutes(words int) int {
-	return max(1, (words+WordsPerMinute/2)/WordsPerMinute)
+	return max(1, words/WordsPerMinute)
 }

@@ -162,7 +162,7 @@ func TestParseProblems(t *testing.T) {
 }
 
 func TestReadingMinutes(t *testing.T) {
-	for _, tc := range []struct{ words, want int }{{0, 1}, {1, 1}, {299, 1}, {300, 2}, {450, 2}, {1000, 5}} {
+	for _, tc := range []struct{ words, want int }{{0, 1}, {1, 1}, {299, 1}, {300, 1}, {399, 1}, {400, 2}, {1000, 5}} {
 		if got := casestudy.ReadingMinutes(tc.words); got != tc.want {
 			t.Errorf("ReadingMinutes(%d) = %d; want %d", tc.words, got, tc.want)
 		}
