@@ -193,8 +193,8 @@ func TestDeleteUnpublishes(t *testing.T) {
 		if _, ok, _ := f.store.CaseStudyBySlug(ctx, "peer-mentors"); ok {
 			t.Fatal("the case study is still published after its object was deleted")
 		}
-		if refs, _ := f.store.CaseStudiesByOrganisation(ctx, "quillfeather"); len(refs) != 0 {
-			t.Errorf("organisation still lists %v", refs)
+		if links, _ := f.store.CaseStudyLinks(ctx); len(links["quillfeather"]) != 0 {
+			t.Errorf("organisation still lists %v", links["quillfeather"])
 		}
 		if rep := f.report(t, key); rep.Status != imports.Removed || rep.FinishedAt == nil {
 			t.Errorf("report after delete = %+v; want removed, finished", rep)

@@ -37,16 +37,18 @@ type Store interface {
 	// DirectoryIndex returns the search index of a version and how it was made (for the log).
 	DirectoryIndex(ctx context.Context, version string) (*directory.Index, string, error)
 	OrganisationByID(ctx context.Context, version, id string) (directory.Organisation, bool, error)
-	// CaseStudiesByOrganisation lists the published case studies about an organisation,
-	// newest first (an empty list when there are none).
-	CaseStudiesByOrganisation(ctx context.Context, orgID string) ([]casestudy.Ref, error)
+	// CaseStudiesRevision changes whenever a case study is published or removed.
+	CaseStudiesRevision(ctx context.Context) (int64, error)
+	// CaseStudyLinks lists the published case studies about each organisation, newest first.
+	CaseStudyLinks(ctx context.Context) (map[string][]casestudy.Ref, error)
 }
 
 // API holds the routes' dependencies and the instance's cached index.
 type API struct {
-	store  Store
-	log    *slog.Logger
-	loader loader
+	store       Store
+	log         *slog.Logger
+	loader      loader
+	caseStudies caseStudies
 }
 
 // New returns the directory routes on a router.
@@ -132,11 +134,42 @@ func (a *API) get(ctx context.Context, req httpapi.Request) (httpapi.Response, e
 	if !ok {
 		return httpapi.Response{}, notFound
 	}
-	refs, err := a.store.CaseStudiesByOrganisation(ctx, org.ID)
+	refs, err := a.caseStudiesAbout(ctx, org.ID)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.CachedJSON(req, organisationPage{org, refs}, orgCacheControl), nil
+}
+
+// caseStudies is the instance's copy of which case studies are about which organisation, as
+// of a revision of the case studies.
+type caseStudies struct {
+	mu       sync.Mutex
+	loaded   bool
+	revision int64
+	byOrg    map[string][]casestudy.Ref
+}
+
+// caseStudiesAbout returns the published case studies about organisation id: one GetItem of
+// the case studies' revision, and, when it has moved since this instance last looked, one
+// Query of every case study's link (hundreds), so a warm page costs the same whatever their
+// number.
+func (a *API) caseStudiesAbout(ctx context.Context, id string) ([]casestudy.Ref, error) {
+	rev, err := a.store.CaseStudiesRevision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &a.caseStudies
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded || c.revision != rev {
+		byOrg, err := a.store.CaseStudyLinks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.loaded, c.revision, c.byOrg = true, rev, byOrg
+	}
+	return c.byOrg[id], nil
 }
 
 // organisationPage is the body of GET /directory/organisations/{id}: the organisation, with

@@ -162,7 +162,7 @@ func TestIncompleteSnapshotIsNotServed(t *testing.T) {
 
 // TestWarmSearchReads checks the design's promise: a warm search makes the same number of
 // DynamoDB requests (one) whatever the size of the directory; an organisation's page makes
-// two (the pointer, and the Query of the case studies about it).
+// two (the pointer, and the case studies' revision).
 func TestWarmSearchReads(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		var calls atomic.Int64
@@ -175,6 +175,7 @@ func TestWarmSearchReads(t *testing.T) {
 			orgs := directoryapi.Publish(t, st, "v"+string(rune('a'+i)), seed.Synthetic(n), time.Now().Add(time.Duration(i)*time.Minute))
 			get.PathParameters = map[string]string{"id": orgs[n/2].ID}
 			serve(t, api, search) // cold: loads the index
+			serve(t, api, get)    // and the case studies' links
 			for _, req := range []httpapi.Request{search, withQuery(search, "q=support&per_page=5"), get} {
 				calls.Store(0)
 				resp := serve(t, api, req)

@@ -23,16 +23,14 @@ import (
 //	CASESTUDY#<slug>        CASESTUDY             the case study with its HTML, a draft, or a removal's tombstone; uploaded_at decides which upload wins
 //	CASESTUDIES             CS#<slug>             a published case study's list entry (summary and body text, for the list's index)
 //	CASESTUDIES             REVISION              a counter every publish and removal adds one to: list readers reload when it moves
-//	ORGCASESTUDIES#<org>    <published>#<slug>    a published case study of a directory organisation (slug, title)
 //
 // A publish or a removal writes them together with its import record in one transaction.
 const (
-	caseStudyPKPrefix    = "CASESTUDY#"
-	caseStudySK          = "CASESTUDY"
-	caseStudiesPK        = "CASESTUDIES"
-	caseStudyEntrySK     = "CS#"
-	caseStudyRevisionSK  = "REVISION"
-	orgCaseStudiesPrefix = "ORGCASESTUDIES#"
+	caseStudyPKPrefix   = "CASESTUDY#"
+	caseStudySK         = "CASESTUDY"
+	caseStudiesPK       = "CASESTUDIES"
+	caseStudyEntrySK    = "CS#"
+	caseStudyRevisionSK = "REVISION"
 
 	caseStudyPublished = "published"
 	caseStudyDraft     = "draft"
@@ -49,14 +47,6 @@ type caseStudyItem struct {
 	casestudy.CaseStudy
 	Status     string    `json:"status"`
 	UploadedAt time.Time `json:"uploaded_at"`
-}
-
-// link returns the key of the item that lists it under its organisation, if it has one.
-func (it caseStudyItem) link() (pk, sk string, ok bool) {
-	if it.Status != caseStudyPublished || it.Organisation == nil || it.Organisation.ID == "" {
-		return "", "", false
-	}
-	return orgCaseStudiesPrefix + it.Organisation.ID, it.Published + "#" + it.Slug, true
 }
 
 // marshalItem encodes v for storage with pk and sk, leaving out empty lists, maps and nulls:
@@ -157,45 +147,54 @@ func (s *Store) CaseStudyEntries(ctx context.Context) ([]casestudy.Entry, error)
 	return entries, nil
 }
 
-// CaseStudiesByOrganisation returns the published case studies about a directory
-// organisation, newest published first, then title A–Z: Query pk=ORGCASESTUDIES#<id>. Its cost
-// grows with that organisation's case studies only. An organisation without any has none (an
-// empty, non-nil list).
-func (s *Store) CaseStudiesByOrganisation(ctx context.Context, orgID string) ([]casestudy.Ref, error) {
-	cond := expression.Key("pk").Equal(expression.Value(orgCaseStudiesPrefix + orgID))
+// CaseStudyLinks returns the published case studies about each directory organisation
+// (slug, title), by organisation id, newest published first, then title A–Z: Query
+// pk=CASESTUDIES sk begins_with CS#, projecting slug, title, published and organisation. Its
+// cost grows with the number of case studies (hundreds), so the directory's organisation page
+// reads it once per instance and revision (CaseStudiesRevision), not per request.
+func (s *Store) CaseStudyLinks(ctx context.Context) (map[string][]casestudy.Ref, error) {
+	cond := expression.Key("pk").Equal(expression.Value(caseStudiesPK)).And(expression.Key("sk").BeginsWith(caseStudyEntrySK))
+	proj := expression.NamesList(expression.Name("slug"), expression.Name("title"), expression.Name("published"), expression.Name("organisation"))
 	type link struct {
 		casestudy.Ref
-		Published string `json:"published"`
+		Published    string                  `json:"published"`
+		Organisation *casestudy.Organisation `json:"organisation"`
 	}
-	var links []link
-	err := s.queryEach(ctx, expression.NewBuilder().WithKeyCondition(cond), false, func(item map[string]types.AttributeValue) error {
+	byOrg := map[string][]link{}
+	err := s.queryEach(ctx, expression.NewBuilder().WithKeyCondition(cond).WithProjection(proj), false, func(item map[string]types.AttributeValue) error {
 		var l link
 		if err := attributevalue.UnmarshalMapWithOptions(item, &l, jsonTagsDecode); err != nil {
 			return fmt.Errorf("decode case study link: %w", err)
 		}
-		links = append(links, l)
+		if l.Organisation != nil && l.Organisation.ID != "" {
+			byOrg[l.Organisation.ID] = append(byOrg[l.Organisation.ID], l)
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("case studies of organisation %s: %w", orgID, err)
+		return nil, fmt.Errorf("case study links: %w", err)
 	}
-	slices.SortFunc(links, func(a, b link) int {
-		if c := strings.Compare(b.Published, a.Published); c != 0 {
-			return c
+	out := make(map[string][]casestudy.Ref, len(byOrg))
+	for org, links := range byOrg {
+		slices.SortFunc(links, func(a, b link) int {
+			if c := strings.Compare(b.Published, a.Published); c != 0 {
+				return c
+			}
+			return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
+		})
+		refs := make([]casestudy.Ref, len(links))
+		for i, l := range links {
+			refs[i] = l.Ref
 		}
-		return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
-	})
-	refs := make([]casestudy.Ref, len(links))
-	for i, l := range links {
-		refs[i] = l.Ref
+		out[org] = refs
 	}
-	return refs, nil
+	return out, nil
 }
 
 // PublishCaseStudy stores d as uploaded at (the S3 event time) and records rep with it, in one
 // transaction: Put CASESTUDY#<slug>/CASESTUDY on condition that it is as read a moment before;
-// Put (published) or Delete (draft) of its CASESTUDIES/CS#<slug> entry; Put of its
-// ORGCASESTUDIES# link (and Delete of the previous one); ADD 1 to CASESTUDIES/REVISION; and
+// Put (published) or Delete (draft) of its CASESTUDIES/CS#<slug> entry (which also links it
+// to its organisation: see CaseStudyLinks); ADD 1 to CASESTUDIES/REVISION; and
 // FinishImportPut of rep. published is false, and nothing is written, when an upload or
 // removal of the slug later than at is already stored; the error is imports.ErrLeaseLost, and
 // nothing is written, when the import is no longer this request's.
@@ -286,22 +285,6 @@ func (s *Store) caseStudyTransaction(prev caseStudyItem, exists bool, next caseS
 		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: entry}})
 	} else {
 		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(caseStudiesPK, caseStudyEntrySK+slug)}})
-	}
-
-	oldPK, oldSK, hadLink := prev.link()
-	newPK, newSK, hasLink := next.link()
-	if exists && hadLink && (!hasLink || oldPK != newPK || oldSK != newSK) {
-		tx = append(tx, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(oldPK, oldSK)}})
-	}
-	if hasLink {
-		link, err := marshalItem(struct {
-			casestudy.Ref
-			Published string `json:"published"`
-		}{casestudy.Ref{Slug: slug, Title: next.Title}, next.Published}, newPK, newSK)
-		if err != nil {
-			return nil, 0, fmt.Errorf("encode case study link %s: %w", slug, err)
-		}
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: link}})
 	}
 
 	bump, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("revision"), expression.Value(1))).Build()

@@ -11,7 +11,7 @@
 //	DIRECTORY#<version>     ORG#<id>            one organisation of a version
 //	DIRECTORY#<version>     INDEX#<nnnn>        part of the version's search index (gzip; directory.ReadIndex)
 //	IMPORT#<id>             IMPORT              an upload's import report; gsi1pk IMPORTS, gsi1sk <received_at>#<id>
-//	CASESTUDY#<slug>, CASESTUDIES, ORGCASESTUDIES#<org>   case studies (see casestudies.go)
+//	CASESTUDY#<slug>, CASESTUDIES                 case studies (see casestudies.go)
 //
 // No request path scans: every read is a GetItem or a Query on one partition.
 package dynamo
