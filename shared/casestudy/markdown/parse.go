@@ -14,7 +14,7 @@
 //	Body in CommonMark with GitHub tables, at most 200 KB.
 //
 // and renders the body to sanitised HTML. It runs at publish time only (the ingest function):
-// the YAML parser, goldmark and bluemonday stay out of the public read function.
+// the YAML parser and goldmark stay out of the public read function.
 package markdown
 
 import (
