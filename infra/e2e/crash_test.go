@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -108,40 +107,6 @@ func (r *reportList) of(logicalID, requestID string) []lambdart.Report {
 		}
 	}
 	return out
-}
-
-// startStackReporting is startStack with the invocation reports collected: a retry is one
-// more report under the same request ID.
-func startStackReporting(t *testing.T, endpoint string, reports *reportList) *localstack.Stack {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var log testenv.Buffer
-	st, err := localstack.Start(ctx, localstack.Options{
-		Root:             testenv.RepoRoot(t),
-		Addr:             "127.0.0.1:0",
-		S3Addr:           "127.0.0.1:0",
-		SESAddr:          "127.0.0.1:0",
-		Seed:             true,
-		TablePrefix:      fmt.Sprintf("e2e-%d-", time.Now().UnixNano()),
-		StaffKeyPath:     t.TempDir() + "/staff.pem",
-		BuildDir:         buildDir,
-		DynamoDBEndpoint: endpoint,
-		Log:              &log,
-		OnReport:         reports.add,
-	})
-	if err != nil {
-		t.Fatalf("localstack.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("stack log:\n%s", log.String())
-		}
-	})
-	return st
 }
 
 // uploadTrigger finds, in the stack's template, the function an upload under prefix invokes,

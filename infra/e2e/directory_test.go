@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"sectorhub/infra/localstack"
+	"sectorhub/infra/localstack/lambdart"
 	"sectorhub/infra/seed"
 	"sectorhub/infra/testenv"
 	"sectorhub/shared/directory"
@@ -37,6 +38,17 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunInTempDir(m, "sectorhub-e2e-", 
 // (make test) it runs there, under a table prefix of its own.
 func startStack(t *testing.T, endpoint string) *localstack.Stack {
 	t.Helper()
+	return startStackReporting(t, endpoint, nil)
+}
+
+// startStackReporting is startStack with the invocation reports collected, if reports is not
+// nil: a retry is one more report under the same request ID.
+func startStackReporting(t *testing.T, endpoint string, reports *reportList) *localstack.Stack {
+	t.Helper()
+	var onReport func(lambdart.Report)
+	if reports != nil {
+		onReport = reports.add
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var log testenv.Buffer
@@ -52,6 +64,7 @@ func startStack(t *testing.T, endpoint string) *localstack.Stack {
 
 		DynamoDBEndpoint: endpoint,
 		Log:              &log,
+		OnReport:         onReport,
 	})
 	if err != nil {
 		t.Fatalf("localstack.Start: %v", err)
