@@ -7,7 +7,8 @@ import (
 )
 
 // plainOrganisation has Organisation's fields and tags but no MarshalJSON: what encoding/json
-// makes of an organisation.
+// makes of an organisation, the reference the custom encoder is held to. The conversion
+// plainOrganisation(o) stops compiling if Organisation gains or loses a field.
 type plainOrganisation struct {
 	ID                   string   `json:"id"`
 	Name                 string   `json:"name"`

@@ -14,25 +14,9 @@ import (
 	"sectorhub/shared/directory"
 )
 
-// plainOrganisation has Organisation's fields and JSON tags but not its MarshalJSON, so
-// encoding/json encodes it field by field: the reference the custom encoder is held to. The
-// conversion plainOrganisation(o) stops compiling if Organisation gains or loses a field.
-type plainOrganisation struct {
-	ID                   string   `json:"id"`
-	Name                 string   `json:"name"`
-	Summary              string   `json:"summary"`
-	Description          string   `json:"description"`
-	AreasOfWork          []string `json:"areas_of_work"`
-	ClientGroups         []string `json:"client_groups"`
-	Regions              []string `json:"regions"`
-	Settings             []string `json:"settings"`
-	LivedExperience      bool     `json:"lived_experience"`
-	LivedExperienceBoard bool     `json:"lived_experience_board"`
-	Website              string   `json:"website"`
-	Email                string   `json:"email"`
-	Phone                string   `json:"phone"`
-	Postcode             string   `json:"postcode"`
-}
+// plainOrganisation is Organisation without its MarshalJSON (see encode_test.go): the
+// reference the custom encoder is held to.
+type plainOrganisation = directory.PlainOrganisation
 
 // plainResult is Result as encoding/json would write it without any custom encoder.
 type plainResult struct {

@@ -1,0 +1,4 @@
+package directory
+
+// PlainOrganisation lets the external tests use plainOrganisation (encode_test.go).
+type PlainOrganisation = plainOrganisation
