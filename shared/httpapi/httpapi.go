@@ -4,12 +4,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -37,6 +39,11 @@ var statusOf = map[string]int{
 	apperr.Conflict:     http.StatusConflict,
 	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
 	apperr.Internal:     http.StatusInternalServerError,
+	apperr.Unsupported:  http.StatusUnsupportedMediaType,
+
+	apperr.BookingClosed: http.StatusConflict,
+	apperr.SoldOut:       http.StatusConflict,
+	apperr.AlreadyBooked: http.StatusConflict,
 }
 
 // Router dispatches requests on their route key ("GET /directory/organisations/{id}"), the
@@ -94,10 +101,18 @@ func (rt *Router) Error(ctx context.Context, err error) Response {
 	if status >= 500 {
 		rt.log.ErrorContext(ctx, "request failed", "err", err.Error())
 	}
-	body := map[string]any{"error": map[string]string{"code": code, "message": apperr.Message(err)}}
+	e := errorBody{Code: code, Message: apperr.Message(err), Problems: apperr.ProblemsOf(err)}
+	body := map[string]any{"error": e}
 	r := JSON(status, body)
 	r.Headers["Cache-Control"] = "no-store"
 	return r
+}
+
+// errorBody is the one error shape's "error" object; problems only for invalid bodies.
+type errorBody struct {
+	Code     string           `json:"code"`
+	Message  string           `json:"message"`
+	Problems []apperr.Problem `json:"problems,omitempty"`
 }
 
 // Appender is a value that appends its own JSON encoding, faster than encoding/json can
@@ -183,4 +198,48 @@ func Query(req Request) (url.Values, error) {
 		return nil, apperr.Errorf(apperr.Invalid, "the query string is not valid URL encoding")
 	}
 	return v, nil
+}
+
+// Body returns the request's body, decoded from base64 when API Gateway encoded it, refusing
+// (413 too_large) one over max bytes.
+func Body(req Request, max int) ([]byte, error) {
+	if len(req.Body) > 2*max+4 { // before decoding: base64 is 4/3 of the bytes
+		return nil, apperr.Errorf(apperr.TooLarge, "the body is larger than %d KB", max>>10)
+	}
+	b := []byte(req.Body)
+	if req.IsBase64Encoded {
+		d, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return nil, apperr.Errorf(apperr.Invalid, "the body is not valid base64")
+		}
+		b = d
+	}
+	if len(b) > max {
+		return nil, apperr.Errorf(apperr.TooLarge, "the body is larger than %d KB", max>>10)
+	}
+	return b, nil
+}
+
+// JSONBody returns the body of a request that must be JSON: at most max bytes (413), with a
+// JSON Content-Type when one is given (415 otherwise), and syntactically one JSON object
+// (400). Decoding it into a type is the caller's: it names fields in its problems.
+func JSONBody(req Request, max int) ([]byte, error) {
+	if ct := Header(req, "Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			return nil, apperr.Errorf(apperr.Unsupported, "the body must be JSON (Content-Type: application/json)")
+		}
+	}
+	b, err := Body(req, max)
+	if err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 {
+		return nil, apperr.Errorf(apperr.Invalid, "the body is empty; send a JSON object")
+	}
+	if trimmed[0] != '{' || !json.Valid(trimmed) {
+		return nil, apperr.Errorf(apperr.Invalid, "the body is not a JSON object")
+	}
+	return trimmed, nil
 }

@@ -1,0 +1,45 @@
+// Package mail is how sectorhub sends mail: messages are built here (MIME, with HTML and plain
+// text parts and attachments), recorded in an outbox before they are sent, and sent through
+// Amazon SES from the outbox, so that a failure of SES never loses a mail and a retry never
+// sends one twice (DESIGN.md §8). It knows no capability: each brings its own rendered
+// messages.
+package mail
+
+import "time"
+
+// Outbox statuses of a Mail.
+const (
+	Pending   = "pending"   // recorded, not yet sent (or to be retried at NextAttemptAt)
+	Sending   = "sending"   // claimed by a sender until LeaseUntil
+	Sent      = "sent"      // SES accepted it (MessageID)
+	Failed    = "failed"    // SES refused it for good (a bad address); never retried
+	Uncertain = "uncertain" // a sender claimed it and stopped before recording the outcome: it
+	// may or may not have gone, and it is not sent again (never twice)
+)
+
+// Stamp names a record that notes when a mail was sent: when the mail is sent, the outbox
+// sets the record's mails.<Kind> to the time (for example a booking's "confirmation").
+type Stamp struct {
+	PK, SK string
+	Kind   string
+}
+
+// Mail is one message in the outbox. ID is chosen by the capability and is the same for the
+// same message however often it is recorded (for example "event-confirmation-<booking id>"),
+// so that recording it twice keeps one.
+type Mail struct {
+	ID            string    `json:"id"`
+	Kind          string    `json:"kind"` // what it is, for logs and counts ("event-confirmation"); no personal data
+	From          string    `json:"from"`
+	To            []string  `json:"to"`
+	Raw           []byte    `json:"raw"` // the RFC 5322 message (Build)
+	Status        string    `json:"status"`
+	Attempts      int       `json:"attempts"`
+	CreatedAt     time.Time `json:"created_at"`
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+	LeaseUntil    time.Time `json:"lease_until,omitzero"`
+	SentAt        time.Time `json:"sent_at,omitzero"`
+	MessageID     string    `json:"message_id,omitempty"` // SES's
+	LastError     string    `json:"last_error,omitempty"` // SES's error code; no personal data
+	Stamp         *Stamp    `json:"stamp,omitempty"`
+}
