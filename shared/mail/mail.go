@@ -43,3 +43,24 @@ type Mail struct {
 	LastError     string    `json:"last_error,omitempty"` // SES's error code; no personal data
 	Stamp         *Stamp    `json:"stamp,omitempty"`
 }
+
+// Message is a mail to build (Build): a plain-text part, an HTML part (both required: the
+// text part is what screen readers and plain clients show), and attachments.
+type Message struct {
+	From        string // "Name <address>" or an address
+	To          []string
+	ReplyTo     string
+	Subject     string
+	Text        string
+	HTML        string
+	Headers     map[string]string // extra headers (List-Unsubscribe, ...); values without CR or LF
+	Attachments []Attachment
+}
+
+// Attachment is a file attached to a Message. ContentType may carry parameters
+// ("text/calendar; method=PUBLISH; charset=UTF-8").
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
+}
