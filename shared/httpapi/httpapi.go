@@ -46,6 +46,14 @@ var statusOf = map[string]int{
 	apperr.AlreadyBooked: http.StatusConflict,
 }
 
+// Status is the HTTP status of err, from the one table (500 for anything uncoded).
+func Status(err error) int {
+	if status, ok := statusOf[apperr.Code(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // Router dispatches requests on their route key ("GET /directory/organisations/{id}"), the
 // same key the template declares, so template and code name routes identically.
 type Router struct {
@@ -94,10 +102,7 @@ func (rt *Router) Serve(ctx context.Context, req Request) (resp Response, err er
 // the client as "internal error" only.
 func (rt *Router) Error(ctx context.Context, err error) Response {
 	code := apperr.Code(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := Status(err)
 	if status >= 500 {
 		rt.log.ErrorContext(ctx, "request failed", "err", err.Error())
 	}
