@@ -5,7 +5,12 @@
 // messages.
 package mail
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Outbox statuses of a Mail.
 const (
@@ -18,10 +23,13 @@ const (
 )
 
 // Stamp names a record that notes when a mail was sent: when the mail is sent, the outbox
-// sets the record's mails.<Kind> to the time (for example a booking's "confirmation").
+// sets the record's top-level attribute mail_sent_<Kind> to the time (for example a
+// booking's mail_sent_confirmation), if the record still exists. Kind is 1 to 64 of a-z,
+// 0-9, "_" and "-".
 type Stamp struct {
-	PK, SK string
-	Kind   string
+	PK   string `json:"pk"`
+	SK   string `json:"sk"`
+	Kind string `json:"kind"`
 }
 
 // Mail is one message in the outbox. ID is chosen by the capability and is the same for the
@@ -39,6 +47,7 @@ type Mail struct {
 	NextAttemptAt time.Time `json:"next_attempt_at"`
 	LeaseUntil    time.Time `json:"lease_until,omitzero"`
 	SentAt        time.Time `json:"sent_at,omitzero"`
+	FailedAt      time.Time `json:"failed_at,omitzero"`
 	MessageID     string    `json:"message_id,omitempty"` // SES's
 	LastError     string    `json:"last_error,omitempty"` // SES's error code; no personal data
 	Stamp         *Stamp    `json:"stamp,omitempty"`
@@ -63,4 +72,18 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	Data        []byte
+}
+
+// Check returns an error when s cannot be recorded: a key is empty, or Kind is not 1 to 64 of
+// a-z, 0-9, "_" and "-" (it becomes part of an attribute name).
+func (s Stamp) Check() error {
+	if s.PK == "" || s.SK == "" {
+		return errors.New("mail stamp: pk and sk are required")
+	}
+	if len(s.Kind) == 0 || len(s.Kind) > 64 || strings.ContainsFunc(s.Kind, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) {
+		return fmt.Errorf("mail stamp: kind %q is not 1 to 64 of a-z, 0-9, _ and -", s.Kind)
+	}
+	return nil
 }
