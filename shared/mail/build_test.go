@@ -339,7 +339,9 @@ func TestBuildRefuses(t *testing.T) {
 		{"LF in To", with(func(m *sectormail.Message) { m.To = []string{"reader@example.org\nBcc: victim@example.org"} })},
 		{"two addresses in one To", with(func(m *sectormail.Message) { m.To = []string{"reader@example.org, victim@example.org"} })},
 		{"To that does not parse", with(func(m *sectormail.Message) { m.To = []string{"reader"} })},
-		{"encoded CRLF in a name", with(func(m *sectormail.Message) { m.To = []string{"=?utf-8?q?a=0D=0ABcc:_v@example.org?= <reader@example.org>"} })},
+		{"encoded CRLF in a name", with(func(m *sectormail.Message) {
+			m.To = []string{"=?utf-8?q?a=0D=0ABcc:_v@example.org?= <reader@example.org>"}
+		})},
 		{"non-ASCII local part", with(func(m *sectormail.Message) { m.To = []string{"zoë@example.org"} })},
 		{"no recipient", with(func(m *sectormail.Message) { m.To = nil })},
 		{"51 recipients", with(func(m *sectormail.Message) {
@@ -351,11 +353,15 @@ func TestBuildRefuses(t *testing.T) {
 		{"no text part", with(func(m *sectormail.Message) { m.Text = "" })},
 		{"no HTML part", with(func(m *sectormail.Message) { m.HTML = "" })},
 		{"text not UTF-8", with(func(m *sectormail.Message) { m.Text = "caf\xe9" })},
-		{"attachment without a name", with(func(m *sectormail.Message) { m.Attachments = []sectormail.Attachment{{ContentType: "text/plain", Data: []byte("x")}} })},
+		{"attachment without a name", with(func(m *sectormail.Message) {
+			m.Attachments = []sectormail.Attachment{{ContentType: "text/plain", Data: []byte("x")}}
+		})},
 		{"attachment name with CRLF", with(func(m *sectormail.Message) {
 			m.Attachments = []sectormail.Attachment{{Filename: "a.txt\r\nBcc: b@example.org", Data: []byte("x")}}
 		})},
-		{"attachment name with a slash", with(func(m *sectormail.Message) { m.Attachments = []sectormail.Attachment{{Filename: "../a.txt", Data: []byte("x")}} })},
+		{"attachment name with a slash", with(func(m *sectormail.Message) {
+			m.Attachments = []sectormail.Attachment{{Filename: "../a.txt", Data: []byte("x")}}
+		})},
 		{"attachment content type with CRLF", with(func(m *sectormail.Message) {
 			m.Attachments = []sectormail.Attachment{{Filename: "a.txt", ContentType: "text/plain\r\nBcc: b@example.org", Data: []byte("x")}}
 		})},

@@ -180,7 +180,9 @@ func testMail(id string) mail.Mail {
 	}
 }
 
-func apiError(code string) error { return &smithy.GenericAPIError{Code: code, Message: "reader@example.org: " + code} }
+func apiError(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: "reader@example.org: " + code}
+}
 
 func httpError(status int) error {
 	return &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
