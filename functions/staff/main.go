@@ -1,9 +1,10 @@
 // Command staff is StaffFunction: the staff API behind the Cognito JWT authorizer
-// (GET /staff/imports).
+// (GET /staff/imports, POST /staff/uploads).
 package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -24,11 +25,18 @@ func main() {
 func run(ctx context.Context, getenv func(string) string) error {
 	env := config.New(getenv)
 	table := env.Required("TABLE_NAME")
+	bucket := env.Required("UPLOADS_BUCKET")
+	prefixes := env.Required("UPLOAD_PREFIXES")
 	if err := env.Err(); err != nil {
 		return err
 	}
+	uploads := staffapi.Uploads{Bucket: bucket, Presigner: newPresigner(getenv)}
+	var err error
+	if uploads.Prefixes, err = staffapi.ParsePrefixes(prefixes); err != nil {
+		return fmt.Errorf("UPLOAD_PREFIXES: %w", err)
+	}
 	log := config.Logger(getenv)
-	api := staffapi.New(dynamo.New(dynamo.NewClient(getenv), table), log)
+	api := staffapi.New(dynamo.New(dynamo.NewClient(getenv), table), uploads, log)
 	lambda.StartWithOptions(api.Serve, lambda.WithContext(ctx))
 	return nil
 }

@@ -62,16 +62,16 @@ func notifies(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodDelete:
 		for p := range q {
-			if p != "versionId" && p != "x-id" {
+			if p != "versionId" && !signingParam(p) {
 				return false // ?uploadId, ?tagging, ...: not an object removal
 			}
 		}
 		return true
 	case http.MethodPut:
-		// PutObject and CopyObject carry no query but the SDK's x-id;
-		// parts and sub-resources (?uploadId, ?acl, ?tagging) do.
+		// PutObject and CopyObject carry no query but the SDK's x-id (and, presigned, the
+		// signature's X-Amz-* parameters); parts and sub-resources (?uploadId, ?acl, ?tagging) do.
 		for p := range q {
-			if p != "x-id" {
+			if !signingParam(p) {
 				return false
 			}
 		}
@@ -80,6 +80,12 @@ func notifies(r *http.Request) bool {
 		return q.Has("uploadId")
 	}
 	return false
+}
+
+// signingParam reports whether a query parameter only names the operation (the SDK's x-id) or
+// authenticates the request (a presigned URL's X-Amz-Algorithm, X-Amz-Signature, ...).
+func signingParam(p string) bool {
+	return p == "x-id" || strings.HasPrefix(strings.ToLower(p), "x-amz-")
 }
 
 type statusRecorder struct {

@@ -320,6 +320,8 @@ func (s *Stack) newS3() error {
 		Buckets: buckets,
 		OnEvent: s.objectEvent,
 		Logf:    func(format string, args ...any) { s.log.Printf("s3", format, args...) },
+		// Presigned URLs must be signed with the credentials the functions have.
+		Credentials: map[string]string{localAccessKey: localSecretKey},
 	})
 	if err != nil {
 		return err
@@ -505,10 +507,15 @@ func (s *Stack) Close() error {
 }
 
 // localCredentials are the static credentials the stack's own clients use;
-// the functions get the same through AWS_ACCESS_KEY_ID and friends.
+// the functions get the same through AWS_ACCESS_KEY_ID and friends (lambdart).
 var localCredentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "localstack"}, nil
+	return aws.Credentials{AccessKeyID: localAccessKey, SecretAccessKey: localSecretKey, Source: "localstack"}, nil
 })
+
+const (
+	localAccessKey = "local"
+	localSecretKey = "local"
+)
 
 // syncWriter serialises writes from the stack and every pool onto one writer.
 type syncWriter struct {

@@ -108,6 +108,16 @@ func (t *Template) ResolveList(v Value, physical map[string]string) ([]string, e
 	}
 }
 
+// ResolveValue evaluates v to plain data, as Resolve does a string: a string, a []any, a
+// map[string]any or nil, nested. Checks of the template read policies with it.
+func (t *Template) ResolveValue(v Value, physical map[string]string) (any, error) {
+	if v.node == nil {
+		return nil, nil
+	}
+	r := resolver{t: t, physical: physical}
+	return r.eval(v.node)
+}
+
 // ResolveEnv resolves fn's Environment variables (Globals merged in).
 func (t *Template) ResolveEnv(fn Function, physical map[string]string) (map[string]string, error) {
 	env := make(map[string]string, len(fn.Environment))

@@ -5,6 +5,8 @@
 //	GET /staff/imports        uploads and their import records, newest first
 //	                          (?kind=&status=&limit=1..100&cursor=), without their problems
 //	GET /staff/imports/{id}   one upload's report, with its problems
+//	POST /staff/uploads       {"key": "directory/2026-12.csv"}: a presigned S3 PUT URL for the
+//	                          uploads bucket, valid 15 minutes, under the upload prefixes only
 package staffapi
 
 import (
@@ -32,13 +34,16 @@ type ImportsPage struct {
 }
 
 // New returns the staff routes on a router.
-func New(store Store, log *slog.Logger) *httpapi.Router {
+func New(store Store, uploads Uploads, log *slog.Logger) *httpapi.Router {
 	r := httpapi.NewRouter(log)
 	r.Handle("GET /staff/imports", func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		return listImports(ctx, store, req)
 	})
 	r.Handle("GET /staff/imports/{id}", func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		return getImport(ctx, store, req)
+	})
+	r.Handle("POST /staff/uploads", func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		return createUpload(ctx, uploads, req)
 	})
 	return r
 }

@@ -23,7 +23,7 @@ func TestListImports(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		ctx := context.Background()
 		st := dynamo.New(db, table)
-		api := staffapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		api := staffapi.New(st, staffapi.Uploads{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		req := sample(t, "staff-imports.json")
 
 		page := func(raw string) (int, staffapi.ImportsPage, string) {
@@ -92,7 +92,7 @@ func TestGetImport(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		ctx := context.Background()
 		st := dynamo.New(db, table)
-		api := staffapi.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		api := staffapi.New(st, staffapi.Uploads{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		req := sample(t, "staff-import-get.json")
 		id := req.PathParameters["id"]
 		get := func(id string) (int, imports.Report, string) {

@@ -10,7 +10,9 @@
 // key's delete marker, which gofakes3's answer leaves out; CopyObject answers with the new version's ID rather than the source's and
 // refuses to copy a noncurrent version (gofakes3 would copy the current one); HEAD ?versionId=
 // describes that version (gofakes3 describes the current one); and UploadPartCopy, which
-// gofakes3 lacks and the AWS CLI uses to copy objects over 8 MB, is implemented.
+// gofakes3 lacks and the AWS CLI uses to copy objects over 8 MB, is implemented. Presigned URLs
+// (query-string SigV4) are checked as S3 checks them: expired ones are refused, and so are bad
+// signatures when the server is given credentials (presign.go).
 package s3local
 
 import (
@@ -65,6 +67,13 @@ type Options struct {
 	// ConfigurationID is the s3.configurationId of event records; default
 	// "local-object-created".
 	ConfigurationID string
+	// Credentials are the access key IDs the server knows, each with its secret key. A
+	// presigned URL (query-string SigV4) must then be signed by one of them; without any, its
+	// signature is not checked (its expiry always is). Requests signed in the Authorization
+	// header are never checked: the local S3 takes unsigned requests too.
+	Credentials map[string]string
+	// Now is the clock presigned URLs expire by; time.Now when nil.
+	Now func() time.Time
 }
 
 // Server is an S3 endpoint. It is safe for concurrent use.
@@ -87,6 +96,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	backend := s3mem.New()
 	for _, name := range opts.Buckets {
@@ -198,6 +210,12 @@ func classify(r *http.Request, bucket, key string) operation {
 
 // ServeHTTP serves the S3 API, path-style (/bucket/key).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isPresigned(r) {
+		if err := s.checkPresigned(r); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	op := classify(r, bucket, key)
 	switch op {
