@@ -510,3 +510,34 @@ func TestStampCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxRate(t *testing.T) {
+	tests := []struct {
+		value   string
+		want    float64
+		wantErr bool
+	}{
+		{"", mail.DefaultMaxRate, false},
+		{"14", 14, false},
+		{" 0.5 ", 0.5, false},
+		{"0", 0, true},
+		{"-1", 0, true},
+		{"fast", 0, true},
+		{"NaN", 0, true},
+		{"Inf", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := mail.MaxRate(func(k string) string {
+			if k == "MAIL_MAX_RATE" {
+				return tc.value
+			}
+			return ""
+		})
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("MaxRate(MAIL_MAX_RATE=%q) = %v, %v; want %v, error %v", tc.value, got, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "MAIL_MAX_RATE") {
+			t.Errorf("MaxRate(MAIL_MAX_RATE=%q) error %q does not name the variable", tc.value, err)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,6 +17,26 @@ const (
 	// that could not finish by then, so that a Lambda invocation ends cleanly.
 	sweepMargin = 2 * time.Second
 )
+
+// DefaultMaxRate is the sending rate, in mails a second, of a function whose environment does
+// not set MAIL_MAX_RATE: well under a production SES account's usual 14, since several
+// functions send at once.
+const DefaultMaxRate = 5.0
+
+// MaxRate returns the sending rate a function's environment sets in MAIL_MAX_RATE (mails a
+// second, a positive number), or DefaultMaxRate when it is unset. An invalid value is an
+// error naming the variable, for the function to fail at start.
+func MaxRate(getenv func(string) string) (float64, error) {
+	s := strings.TrimSpace(getenv("MAIL_MAX_RATE"))
+	if s == "" {
+		return DefaultMaxRate, nil
+	}
+	r, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(r > 0 && r <= 1e6) { // also refuses NaN
+		return 0, fmt.Errorf("MAIL_MAX_RATE must be a positive number of mails a second, not %q", s)
+	}
+	return r, nil
+}
 
 // SweepOptions configures Sweep.
 type SweepOptions struct {
