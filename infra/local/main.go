@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	maxInstances := fs.Int("max-instances", 10, "most processes per function under concurrent load")
 	noSeed := fs.Bool("no-seed", false, "do not publish the sample content (infra/seed/uploads) at start")
 	dataDir := fs.String("data-dir", "", "keep the stack's DynamoDB and S3 content in this folder across restarts (saved when the stack stops; restored, instead of seeding, when it starts)")
+	schedules := fs.Bool("schedules", false, "fire every Schedule and ScheduleV2 trigger of the template on its own timetable (otherwise only by hand, with POST /_local/invoke/<LogicalId>)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./infra/local [flags]\n       go run ./infra/local token --email staff@example.org [--ttl 12h]\n\nflags:\n")
 		fs.PrintDefaults()
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DynamoDBEndpoint: *dynamo,
 		Seed:             !*noSeed,
 		DataDir:          *dataDir,
+		Schedules:        *schedules,
 		MaxInstances:     *maxInstances,
 		Log:              stderr,
 	})
@@ -218,7 +220,24 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, dataDir, ready
 		fmt.Fprintf(w, "  Data       S3 in memory, lost when the stack stops; DynamoDB's stays at %s\n", dynamo)
 	}
 	fmt.Fprintf(w, "  Invoke     curl -d @event.json %s/_local/invoke/<LogicalId>   (%s)\n", api, strings.Join(s.FunctionIDs(), ", "))
+	hasSchedules := slices.ContainsFunc(t.Triggers, func(tr samtemplate.Trigger) bool { return tr.Type == "Schedule" || tr.Type == "ScheduleV2" })
+	printSchedules(w, s.Schedules(), hasSchedules)
 	fmt.Fprintf(w, "\n  Staff token, valid 12 h (go run ./infra/local token --email you@example.org makes more):\n  TOKEN=%s\n\nCtrl-C to stop.\n\n", token)
+}
+
+// printSchedules lists the schedules the stack fires, each with its next firing in its own
+// time zone, or, when it fires none but the template has some, says how to have them fired.
+func printSchedules(w io.Writer, fired []localstack.ScheduleInfo, hasSchedules bool) {
+	if len(fired) == 0 {
+		if hasSchedules {
+			fmt.Fprintf(w, "  Schedules  not fired on their own: --schedules fires them on their timetable (or fire one by hand, above)\n")
+		}
+		return
+	}
+	fmt.Fprintf(w, "  Schedules  fired on their timetable (--schedules):\n")
+	for _, sc := range fired {
+		fmt.Fprintf(w, "             %s %s  %s %s  %s\n", sc.FunctionID, sc.EventID, sc.Expression, sc.Timezone, sc.When())
+	}
 }
 
 // sampleID is an organisation of the seeded sample directory, for the banner's example of

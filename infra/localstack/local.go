@@ -97,7 +97,7 @@ code,pre{font-family:ui-monospace,monospace}table{border-collapse:collapse}td,th
 <h2>Functions</h2>
 <p>Invoke any function by hand: <code>curl -d @event.json {{.API}}/_local/invoke/&lt;LogicalId&gt;</code></p>
 <ul>{{range .Functions}}<li><code>{{.}}</code></li>{{end}}</ul>
-{{if .Triggers}}<p>Triggers to fire by hand:</p><ul>{{range .Triggers}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Triggers}}<p>Triggers (schedules fire on their timetable with <code>--schedules</code>; any of them by hand):</p><ul>{{range .Triggers}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Mail</h2>
 <p><a href="/_local/outbox">Outbox</a> (<a href="/_local/outbox.json">JSON</a>): every message sent through the SES endpoint.</p>
 </body></html>
@@ -120,10 +120,17 @@ func (s *Stack) handleIndex(w http.ResponseWriter, r *http.Request) {
 	for _, e := range s.tmpl.S3Events {
 		data.S3Events = append(data.S3Events, strings.Join(e.Events, ", ")+" on s3://"+s.names[e.BucketLogicalID]+"/"+e.Prefix+"*"+e.Suffix+" → "+e.FunctionID)
 	}
+	fired := map[string]ScheduleInfo{}
+	for _, sc := range s.Schedules() {
+		fired[sc.FunctionID+"/"+sc.EventID] = sc
+	}
 	for _, t := range s.tmpl.Triggers {
 		line := t.Type + " " + t.EventID + " → " + t.FunctionID
 		if !t.Schedule.IsZero() {
 			line += " (" + t.Schedule.String() + ")"
+		}
+		if sc, ok := fired[t.FunctionID+"/"+t.EventID]; ok {
+			line += ": " + sc.When()
 		}
 		data.Triggers = append(data.Triggers, line)
 	}

@@ -240,7 +240,7 @@ func (s *Stack) objectEvent(rec events.S3EventRecord) {
 				return
 			}
 			s.log.Printf("s3", "%s s3://%s/%s → %s (%s)", rec.EventName, rec.S3.Bucket.Name, key, e.FunctionID, e.EventID)
-			s.invokeAsync(e.FunctionID, fmt.Sprintf("s3://%s/%s", rec.S3.Bucket.Name, key), payload)
+			s.invokeAsync("s3", e.FunctionID, fmt.Sprintf("s3://%s/%s", rec.S3.Bucket.Name, key), payload)
 		}()
 	}
 }
@@ -256,11 +256,12 @@ func eventMatches(patterns []string, name string) bool {
 	return false
 }
 
-// invokeAsync invokes a function as Lambda's asynchronous invocation does: on a function
-// error it retries as often as the function's EventInvokeConfig says (twice by default), after
-// a delay and twice that delay, under the same request ID, as Lambda does (a function that
-// claims work by request ID finds its own claim on a retry).
-func (s *Stack) invokeAsync(fnID, what string, payload []byte) {
+// invokeAsync invokes a function as Lambda's asynchronous invocation does (S3 notifications
+// and schedules invoke so): on a function error it retries as often as the function's
+// EventInvokeConfig says (twice by default), after a delay and twice that delay, under the
+// same request ID, as Lambda does (a function that claims work by request ID finds its own
+// claim on a retry). source names the trigger in the log.
+func (s *Stack) invokeAsync(source, fnID, what string, payload []byte) {
 	delay := s.opts.AsyncRetryDelay
 	attempts := 3
 	if fn, ok := s.tmpl.Function(fnID); ok {
@@ -277,10 +278,10 @@ func (s *Stack) invokeAsync(fnID, what string, payload []byte) {
 		}
 		if attempt == attempts {
 			s.failures.Add(1)
-			s.log.Printf("s3", "%s failed on %s %d times; giving up: %v", fnID, what, attempts, err)
+			s.log.Printf(source, "%s failed on %s %d times; giving up: %v", fnID, what, attempts, err)
 			return
 		}
-		s.log.Printf("s3", "%s failed on %s (attempt %d of %d): %v; retrying in %v", fnID, what, attempt, attempts, err, delay)
+		s.log.Printf(source, "%s failed on %s (attempt %d of %d): %v; retrying in %v", fnID, what, attempt, attempts, err, delay)
 		select {
 		case <-time.After(delay):
 		case <-s.closing:

@@ -67,9 +67,19 @@ type Options struct {
 	// when empty (shared with `go run ./infra/local token`).
 	StaffKeyPath string
 	// AsyncRetryDelay is the delay before retrying a failed asynchronous
-	// (S3-triggered) invocation; doubled for the second retry. Lambda waits a
+	// (S3-triggered or scheduled) invocation; doubled for the second retry. Lambda waits a
 	// minute; the local stack 1 s unless set.
 	AsyncRetryDelay time.Duration
+
+	// Schedules fires every Schedule and ScheduleV2 trigger of the template on its own
+	// timetable (schedules.go); without it they fire only by hand (POST /_local/invoke).
+	Schedules bool
+	// Clock is the time schedules fire by; the system clock when nil.
+	Clock Clock
+
+	// Parameters give template parameters values, over their Defaults. Parameters without a
+	// Default that the template uses get local values (localParameters) unless given here.
+	Parameters map[string]string
 
 	Log      io.Writer             // the stack's and the functions' log; discarded when nil
 	OnReport func(lambdart.Report) // called after every invocation, if set
@@ -100,6 +110,10 @@ type Stack struct {
 	closed    bool
 	started   bool         // Start succeeded: there is content worth saving to DataDir
 	failures  atomic.Int64 // async invocations that failed for good
+
+	clock      Clock
+	timetables []*timetable   // with Options.Schedules
+	timers     sync.WaitGroup // runTimetable goroutines
 }
 
 // server is one HTTP listener of the stack.
@@ -131,7 +145,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		opts.Log = io.Discard
 	}
 	opts.Log = &syncWriter{w: opts.Log}
-	s := &Stack{opts: opts, log: lambdart.NewLineLog(opts.Log), pools: map[string]*lambdart.Pool{}, closing: make(chan struct{})}
+	if opts.Clock == nil {
+		opts.Clock = systemClock{}
+	}
+	s := &Stack{opts: opts, log: lambdart.NewLineLog(opts.Log), pools: map[string]*lambdart.Pool{}, closing: make(chan struct{}), clock: opts.Clock}
 	s.async.init()
 	defer func() {
 		if err != nil {
@@ -147,13 +164,18 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return nil, fmt.Errorf("%s: %s event %s: payload format %s is not supported by the local stack (only 2.0)", s.tmpl.Path, r.FunctionID, r.EventID, r.PayloadFormatVersion)
 		}
 	}
-	if s.names, err = s.tmpl.LocalNames(s.TableName); err != nil {
-		return nil, err
-	}
-
 	// Claim the ports before the slow build, so a busy port fails fast.
 	if s.api, err = s.listen("api", opts.Addr, "--addr"); err != nil {
 		return nil, err
+	}
+	s.setParameters()
+	if s.names, err = s.tmpl.LocalNames(s.TableName); err != nil {
+		return nil, err
+	}
+	if opts.Schedules {
+		if s.timetables, err = s.loadTimetables(); err != nil {
+			return nil, err
+		}
 	}
 	if s.s3, err = s.listen("s3", opts.S3Addr, "--s3-addr"); err != nil {
 		return nil, err
@@ -254,7 +276,31 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 	}
 	s.started = true
+	s.startTimetables()
 	return s, nil
+}
+
+// setParameters gives the template's parameters the values of Options.Parameters, and those
+// without a Default local values: what a deploy would ask for.
+func (s *Stack) setParameters() {
+	for name, v := range localParameters(s.api.URL()) {
+		if _, ok := s.tmpl.Parameters[name]; !ok {
+			s.tmpl.Parameters[name] = v
+		}
+	}
+	maps.Copy(s.tmpl.Parameters, s.opts.Parameters)
+}
+
+// localParameters are the local values of the template's parameters that have no Default
+// (sam deploy --guided asks for them): the operations and sender addresses (mail goes to the
+// local SES capture), and the site's URL, the local HTTP API's, so that links in captured
+// mail work locally.
+func localParameters(apiURL string) map[string]string {
+	return map[string]string{
+		"OperationsEmail": "operations@example.org",
+		"SenderAddress":   "events@example.org",
+		"SiteUrl":         apiURL,
+	}
 }
 
 // listen claims addr, explaining a busy port with the option that changes it.
@@ -469,6 +515,7 @@ func (s *Stack) Close() error {
 	s.closed = true
 	close(s.closing)
 	s.closeMu.Unlock()
+	s.timers.Wait() // no schedule fires from now on
 
 	var errs []error
 	// First stop taking requests and uploads, so that nothing starts an invocation (or an

@@ -40,8 +40,9 @@
 // group, an alarm, a topic, a user pool, ...) is only a name for Ref and GetAtt:
 // its properties are checked as above but not otherwise read.
 //
-// Function events: HttpApi (Route), S3 (S3Event) and, fired by hand, Schedule,
-// ScheduleV2, SNS and SQS (Trigger). Any other event type is refused.
+// Function events: HttpApi (Route), S3 (S3Event), and Schedule, ScheduleV2, SNS and SQS
+// (Trigger; the schedules with their time zone, input, name and state). Any other event type
+// is refused.
 package samtemplate
 
 import (
@@ -158,8 +159,9 @@ type S3Event struct {
 	Prefix, Suffix  string
 }
 
-// Trigger is an event of a function that the local stack does not raise
-// itself (Type Schedule, ScheduleV2, SNS or SQS); it is fired by hand.
+// Trigger is an event of a function that is not an HTTP route or an S3 event: Type Schedule
+// (an EventBridge rule), ScheduleV2 (EventBridge Scheduler), SNS or SQS. The local stack fires
+// schedules on their timetable when asked (--schedules); any trigger can be fired by hand.
 type Trigger struct {
 	FunctionID string
 	EventID    string
@@ -167,6 +169,16 @@ type Trigger struct {
 	// Schedule is the schedule expression ("rate(7 days)", "cron(...)"): the
 	// Schedule property of a Schedule event, ScheduleExpression of a ScheduleV2.
 	Schedule Value
+	// Timezone is a ScheduleV2's ScheduleExpressionTimezone (an IANA name; UTC when absent).
+	Timezone Value
+	// Input is the JSON text a schedule delivers instead of its default event (Input).
+	Input Value
+	// Name is a schedule's Name, GroupName a ScheduleV2's schedule group ("default" when
+	// absent); they make the ARN its default event names.
+	Name, GroupName Value
+	// Enabled is a Schedule's Enabled ("false" disables it); State is either type's State
+	// ("DISABLED" disables it).
+	Enabled, State Value
 	// Topic is an SNS event's Topic (a topic ARN, usually !Ref of an AWS::SNS::Topic).
 	Topic Value
 	// Queue is an SQS event's Queue (a queue ARN, usually !GetAtt of an AWS::SQS::Queue).
@@ -537,8 +549,10 @@ func (t *Template) addEvent(fnID, eventID string, ev *yaml.Node) error {
 		return t.addS3Event(fnID, eventID, ev, p)
 	case "Schedule":
 		required, tr.Schedule = "Schedule", t.value(mapGet(p, "Schedule"))
+		tr.Enabled = t.value(mapGet(p, "Enabled"))
 	case "ScheduleV2":
 		required, tr.Schedule = "ScheduleExpression", t.value(mapGet(p, "ScheduleExpression"))
+		tr.Timezone, tr.GroupName = t.value(mapGet(p, "ScheduleExpressionTimezone")), t.value(mapGet(p, "GroupName"))
 	case "SNS":
 		required, tr.Topic = "Topic", t.value(mapGet(p, "Topic"))
 	case "SQS":
@@ -548,6 +562,9 @@ func (t *Template) addEvent(fnID, eventID string, ev *yaml.Node) error {
 	}
 	if mapGet(p, required) == nil {
 		return t.errorf(ev, "%s event %s: a %s event needs %s", fnID, eventID, typ.Value, required)
+	}
+	if tr.Type == "Schedule" || tr.Type == "ScheduleV2" {
+		tr.Input, tr.Name, tr.State = t.value(mapGet(p, "Input")), t.value(mapGet(p, "Name")), t.value(mapGet(p, "State"))
 	}
 	t.Triggers = append(t.Triggers, tr)
 	return nil

@@ -277,6 +277,27 @@ func TestLoadEventsAndStorage(t *testing.T) {
 			t.Errorf("Triggers[%d] = %s %s %s source %q, %v; want BulletinFunction %s %s %q", i, tr.FunctionID, tr.EventID, tr.Type, got, err, w.event, w.typ, w.source)
 		}
 	}
+	scheduleProps := []struct {
+		trigger int
+		name    string
+		v       Value
+		want    string
+	}{
+		{0, "Timezone", tp.Triggers[0].Timezone, "Europe/London"},
+		{0, "Input", tp.Triggers[0].Input, `{"issue": "weekly"}`},
+		{0, "GroupName", tp.Triggers[0].GroupName, "bulletins"},
+		{0, "State", tp.Triggers[0].State, "ENABLED"},
+		{0, "Name", tp.Triggers[0].Name, ""},
+		{3, "Name", tp.Triggers[3].Name, "prod-legacy"},
+		{3, "Enabled", tp.Triggers[3].Enabled, "false"},
+		{3, "Timezone", tp.Triggers[3].Timezone, ""},
+		{3, "Input", tp.Triggers[3].Input, ""},
+	}
+	for _, p := range scheduleProps {
+		if got, err := tp.Resolve(p.v, names); err != nil || got != p.want {
+			t.Errorf("Triggers[%d].%s = %q, %v; want %q", p.trigger, p.name, got, err, p.want)
+		}
+	}
 
 	if len(tp.Buckets) != 2 || tp.Buckets[0].LogicalID != "ScratchBucket" || tp.Buckets[0].Versioned || !tp.Buckets[1].Versioned {
 		t.Fatalf("Buckets = %+v; want ScratchBucket, then UploadsBucket versioned", tp.Buckets)

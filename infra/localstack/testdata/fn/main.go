@@ -1,7 +1,9 @@
 // Command fn is the local stack's test function. As an HTTP API function it
 // answers with the event it received (and a few special paths); as an S3
-// function it copies each event into the bucket under seen/<key>.json; as
-// anything else it echoes its event.
+// function it copies each event into the bucket under seen/<key>.json; given a
+// schedule's event (source aws.events or aws.scheduler, or an input with
+// "record") it copies it into $SEEN_BUCKET under seen/schedules/<request id>.json;
+// as anything else it echoes its event.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -27,6 +30,8 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		RouteKey string            `json:"routeKey"`
 		Records  []json.RawMessage `json:"Records"`
 		Action   string            `json:"action"`
+		Source   string            `json:"source"`
+		Record   string            `json:"record"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, err
@@ -38,6 +43,8 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		return nil, upload(ctx, raw)
 	case probe.Action == "fail":
 		return nil, errors.New("asked to fail")
+	case probe.Source == "aws.events" || probe.Source == "aws.scheduler" || probe.Record != "":
+		return nil, scheduled(ctx, raw)
 	}
 	return map[string]any{"invoked": true, "event": raw}, nil
 }
@@ -106,6 +113,19 @@ func upload(ctx context.Context, raw json.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+func scheduled(ctx context.Context, raw json.RawMessage) error {
+	lc, ok := lambdacontext.FromContext(ctx)
+	if !ok {
+		return errors.New("no Lambda context")
+	}
+	_, err := objects.NewClient(os.Getenv).PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(os.Getenv("SEEN_BUCKET")),
+		Key:    aws.String("seen/schedules/" + lc.AwsRequestID + ".json"),
+		Body:   bytes.NewReader(raw),
+	})
+	return err
 }
 
 func main() {
