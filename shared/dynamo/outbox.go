@@ -168,9 +168,9 @@ func (s *Store) ClaimMail(ctx context.Context, id string, now time.Time, lease t
 }
 
 // MarkMailSent records that SES accepted m (the mail as ClaimMail returned it): status sent,
-// sent_at, message_id, without raw, to, the lease and the gsi2 keys (a conditional Put of the final
-// record, doneMail; condition status = sending, or uncertain: a sender slower than its lease
-// did send, and the record should say so).
+// sent_at, message_id, without raw, to, the lease and the gsi2 keys (a conditional Put of the
+// final record, doneMail; condition status = sending, or uncertain: a sender slower than its
+// lease did send, and the record should say so).
 //
 // With m.Stamp it also sets the stamped record's mail_sent_<kind> to now, in the same
 // transaction, on condition that the record exists: a stamp never creates a record (a
@@ -277,8 +277,13 @@ func (s *Store) MarkMailUncertain(ctx context.Context, id string, now time.Time)
 // data nothing needs any more) and without gsi2 keys. A whole-record Put rather than an
 // UpdateItem with REMOVE, because the embedded minidyn ignores REMOVE of a top-level
 // attribute, and a gsi2 key cannot be set to NULL instead. Only the outbox writes a mail's
-// record, and m is the record as claimed, so the Put loses nothing.
+// record, and m must be the record as read (ClaimMail, MailByID): the condition also requires
+// its created_at, so that a Mail made up by a caller cannot overwrite a record.
 func (s *Store) doneMail(m mail.Mail, cond expression.ConditionBuilder) (*types.Put, error) {
+	if m.ID == "" || m.CreatedAt.IsZero() {
+		return nil, errors.New("the mail is not as read from the outbox (no id or created_at)")
+	}
+	cond = cond.And(expression.Name("created_at").Equal(expression.Value(timeKey(m.CreatedAt))))
 	m.Raw, m.To = nil, nil
 	item, err := marshalItem(m, mailPK(m.ID), mailSK)
 	if err != nil {

@@ -607,3 +607,26 @@ func closedSESPort(tb testing.TB) string {
 	l.Close()
 	return "http://" + addr
 }
+
+func TestOutboxDoneNeedsTheMailAsRead(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		if _, err := st.PutMail(ctx, outboxMail(t, "m"), mailT0); err != nil {
+			t.Fatal(err)
+		}
+		claimed := claimMail(t, st, "m")
+		madeUp := mail.Mail{ID: "m", Status: mail.Sending}
+		if err := st.MarkMailSent(ctx, madeUp, "x", mailT0); err == nil {
+			t.Errorf("MarkMailSent(a Mail with only an ID) = nil; want an error")
+		}
+		other := claimed
+		other.CreatedAt = mailT0.Add(time.Second)
+		if err := st.FailMail(ctx, other, "MessageRejected", mailT0); !errors.Is(err, mail.ErrStale) {
+			t.Errorf("FailMail(a Mail created at another time) = %v; want ErrStale", err)
+		}
+		if got := mustMail(t, st, "m"); got.Status != mail.Sending || got.Kind != "test" || got.Raw == nil {
+			t.Errorf("after the refused changes: %+v; want the claimed record unchanged", got)
+		}
+	})
+}
