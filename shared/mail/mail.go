@@ -34,13 +34,14 @@ type Stamp struct {
 
 // Mail is one message in the outbox. ID is chosen by the capability and is the same for the
 // same message however often it is recorded (for example "event-confirmation-<booking id>"),
-// so that recording it twice keeps one.
+// so that recording it twice keeps one. To and Raw are personal data: the outbox drops them
+// when the mail is sent, failed or uncertain.
 type Mail struct {
 	ID            string    `json:"id"`
 	Kind          string    `json:"kind"` // what it is, for logs and counts ("event-confirmation"); no personal data
-	From          string    `json:"from"`
-	To            []string  `json:"to"`
-	Raw           []byte    `json:"raw"` // the RFC 5322 message (Build)
+	From          string    `json:"from"` // SES's Source: "Name <address>" or an address
+	To            []string  `json:"to"`   // SES's Destinations (which may differ from the To header)
+	Raw           []byte    `json:"raw"`  // the RFC 5322 message (Build)
 	Status        string    `json:"status"`
 	Attempts      int       `json:"attempts"`
 	CreatedAt     time.Time `json:"created_at"`
