@@ -83,7 +83,7 @@ func ParseBooking(body []byte, ev Event) (BookingRequest, []apperr.Problem) {
 	}
 
 	if len(d.problems) > 0 {
-		sortProblems(d.problems, bookingFields)
+		sortProblems(d.problems, bookingFields, invoiceFields)
 		return BookingRequest{}, d.problems
 	}
 	return r, nil

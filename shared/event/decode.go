@@ -303,7 +303,7 @@ func (d *decoder) text(path, s string, r textRule) string {
 	}
 	switch n := utf8.RuneCountInString(s); {
 	case s == "" && r.required:
-		d.add(path, "is required: %s of at most %d characters (%s)", r.what, r.max, lines)
+		d.add(path, "is required: %s (at most %d characters, %s)", r.what, r.max, lines)
 	case n > r.max:
 		d.add(path, "is %d characters long; at most %d are allowed", n, r.max)
 	case r.multiLine && !multiLine(s):
@@ -329,22 +329,47 @@ func multiLine(s string) bool {
 	})
 }
 
-// sortProblems orders problems by the position of their top-level field in order (the
-// documented field order); body-level problems come first and unknown fields last, each group
-// in the order found.
-func sortProblems(ps []apperr.Problem, order []string) {
-	rank := func(p apperr.Problem) int {
-		if p.Field == "" {
-			return -1
-		}
-		top := p.Field
-		if i := strings.IndexAny(top, ".["); i >= 0 {
-			top = top[:i]
-		}
-		if i := slices.Index(order, top); i >= 0 {
+// sortProblems orders problems by their field path: by the position of the top-level field in
+// order (the documented field order), then by list index, then by the position of a nested
+// field in sub; body-level problems come first, and unknown fields after known ones, each
+// group in the order found.
+func sortProblems(ps []apperr.Problem, order, sub []string) {
+	type key struct{ top, index, sub int }
+	rank := func(list []string, name string) int {
+		if i := slices.Index(list, name); i >= 0 {
 			return i
 		}
-		return len(order)
+		return len(list)
 	}
-	slices.SortStableFunc(ps, func(a, b apperr.Problem) int { return rank(a) - rank(b) })
+	keyOf := func(field string) key {
+		if field == "" {
+			return key{-1, -1, -1}
+		}
+		k := key{index: -1, sub: -1}
+		top, rest := field, ""
+		if i := strings.IndexAny(field, ".["); i >= 0 {
+			top, rest = field[:i], field[i:]
+		}
+		k.top = rank(order, top)
+		if strings.HasPrefix(rest, "[") {
+			if j := strings.IndexByte(rest, ']'); j > 0 {
+				k.index, _ = strconv.Atoi(rest[1:j])
+				rest = rest[j+1:]
+			}
+		}
+		if name, ok := strings.CutPrefix(rest, "."); ok {
+			k.sub = rank(sub, name)
+		}
+		return k
+	}
+	slices.SortStableFunc(ps, func(a, b apperr.Problem) int {
+		ka, kb := keyOf(a.Field), keyOf(b.Field)
+		if ka.top != kb.top {
+			return ka.top - kb.top
+		}
+		if ka.index != kb.index {
+			return ka.index - kb.index
+		}
+		return ka.sub - kb.sub
+	})
 }

@@ -193,7 +193,7 @@ func FuzzParseEvent(f *testing.F) {
 		checkProblems(t, problems)
 		if len(problems) == 0 {
 			checkEvent(t, ev)
-			_ = Calendar(ev, CalendarOptions{SiteURL: "https://example.org", Now: now})
+			decode(t, Calendar(ev, CalendarOptions{SiteURL: "https://example.org", Now: now, JoiningURL: true}))
 		}
 	})
 }

@@ -90,6 +90,15 @@ func mustJSON(tb testing.TB, v any) []byte {
 	return b
 }
 
+// caseBody is a test case's body: raw when given, else body as JSON.
+func caseBody(tb testing.TB, raw string, body map[string]any) []byte {
+	tb.Helper()
+	if raw != "" {
+		return []byte(raw)
+	}
+	return mustJSON(tb, body)
+}
+
 // mustEvent parses a valid body.
 func mustEvent(tb testing.TB, body map[string]any) Event {
 	tb.Helper()

@@ -112,6 +112,13 @@ func TestCalendar(t *testing.T) {
 			t.Errorf("%s = %v, %v; want %v", c.name, got, err, c.want)
 		}
 	}
+	if p := e.Props.Get("ORGANIZER"); p != nil {
+		t.Errorf("ORGANIZER = %q without CalendarOptions.Organizer; want none", p.Value)
+	}
+	withOrganizer := vevent(t, decode(t, Calendar(ev, CalendarOptions{SiteURL: site, Now: stamp, Organizer: "events@example.org"})))
+	if p := withOrganizer.Props.Get("ORGANIZER"); p == nil || p.Value != "mailto:events@example.org" {
+		t.Errorf("ORGANIZER = %+v; want mailto:events@example.org", p)
+	}
 	if Calendar(ev, CalendarOptions{SiteURL: "https://www.example.org", Now: stamp}) == nil || !bytes.Equal(b, Calendar(ev, CalendarOptions{SiteURL: site, Now: stamp})) {
 		t.Errorf("Calendar is not deterministic")
 	}

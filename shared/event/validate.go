@@ -102,7 +102,7 @@ func ParseEvent(body []byte, now time.Time) (Event, []apperr.Problem) {
 	}
 	d.validate(&ev, now, true)
 	if len(d.problems) > 0 {
-		sortProblems(d.problems, eventFields)
+		sortProblems(d.problems, eventFields, slices.Concat(locationFields, ticketFields))
 		return Event{}, d.problems
 	}
 	ev.TicketConfirmed = make(map[string]int, len(ev.Tickets))
@@ -157,7 +157,7 @@ func PatchEvent(ev Event, body []byte, now time.Time) (Event, []apperr.Problem) 
 	_, ends := set["ends_at"]
 	d.validate(&ev, now, starts || ends)
 	if len(d.problems) > 0 {
-		sortProblems(d.problems, eventFields)
+		sortProblems(d.problems, eventFields, slices.Concat(locationFields, ticketFields))
 		return old, d.problems
 	}
 	counts := make(map[string]int, len(ev.Tickets))

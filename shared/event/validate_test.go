@@ -126,6 +126,9 @@ func TestParseEventProblems(t *testing.T) {
 		{name: "ticket problems", body: with(venueBody(), map[string]any{
 			"tickets.0.id": "Member", "tickets.0.price_pence": -1, "tickets.1.label": "", "tickets.1.price_pence": 10_000_001,
 		}), want: []string{"tickets[0].id", "tickets[0].price_pence", "tickets[1].label", "tickets[1].price_pence"}},
+		{name: "ticket problems by index then field", body: with(venueBody(), map[string]any{
+			"tickets.0.extra": 1, "tickets.0.id": "A", "tickets.1.price_pence": nil, "tickets.0.capacity": "x",
+		}), want: []string{"tickets[0].id", "tickets[0].capacity", "tickets[0].extra", "tickets[1].price_pence"}},
 		{name: "ticket price missing", body: with(venueBody(), map[string]any{"tickets.1.price_pence": nil}), want: []string{"tickets[1].price_pence"}},
 		{name: "ticket price a string", body: with(venueBody(), map[string]any{"tickets.1.price_pence": "95"}), want: []string{"tickets[1].price_pence"}},
 		{name: "ticket price at the limit", body: with(venueBody(), map[string]any{"tickets.1.price_pence": 10_000_000})},
@@ -152,10 +155,7 @@ func TestParseEventProblems(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			body := []byte(c.raw)
-			if c.raw == "" {
-				body = mustJSON(t, c.body)
-			}
+			body := caseBody(t, c.raw, c.body)
 			ev, problems := ParseEvent(body, now)
 			if got := fields(problems); !slices.Equal(got, c.want) {
 				t.Fatalf("ParseEvent problems = %q (%v); want fields %q", got, problems, c.want)

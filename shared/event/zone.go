@@ -2,10 +2,12 @@ package event
 
 // Time zones. An event's timezone is an IANA name, loaded with time.LoadLocation. The
 // functions run on provided.al2023, whose image may have no /usr/share/zoneinfo, so the
-// package embeds Go's copy of the time zone database (time/tzdata): about 450 KB more in
-// every binary that imports this package and no measurable start-up time (the data is a
-// string constant; a zone is only unzipped when it is first loaded). LoadLocation still
-// prefers the system's files when they exist.
+// package embeds Go's copy of the time zone database (time/tzdata). Measured with Go 1.26 on
+// a program that only loads a zone, built as the functions are (linux/arm64, -trimpath,
+// -ldflags "-s -w"): 393,216 bytes more (1,638,562 → 2,031,778); its init takes 2–3 µs (the
+// data is a string constant), and the first load of a zone from it about 100 µs, as from
+// /usr/share/zoneinfo (LoadZone caches it). LoadLocation still prefers the system's files
+// when they exist.
 
 import (
 	"errors"
