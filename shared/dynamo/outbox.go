@@ -174,10 +174,10 @@ func (s *Store) ClaimMail(ctx context.Context, id string, now time.Time, lease t
 //
 // With m.Stamp it also sets the stamped record's mail_sent_<kind> to now, in the same
 // transaction, on condition that the record exists: a stamp never creates a record (a
-// booking deleted meanwhile stays deleted). When the record is gone, or stays contended by
-// other transactions after a few tries, the mail is recorded as sent without the stamp: the
-// mail's own record is what keeps it from being sent twice, and it must not be left to
-// become uncertain.
+// booking deleted meanwhile stays deleted). When the record is gone, stays contended by
+// other transactions after a few tries, or the transaction fails for any other reason than
+// the mail's own condition, the mail is recorded as sent without the stamp: the mail's own
+// record is what says it went, and it must not be left to become uncertain.
 func (s *Store) MarkMailSent(ctx context.Context, m mail.Mail, messageID string, now time.Time) error {
 	m.Status, m.SentAt, m.MessageID, m.LeaseUntil = mail.Sent, now, messageID, time.Time{}
 	cond := expression.Name("status").In(expression.Value(mail.Sending), expression.Value(mail.Uncertain))
@@ -216,10 +216,12 @@ stamping:
 			return nil
 		case failed[0]:
 			return fmt.Errorf("mark mail %s sent: %w", m.ID, mail.ErrStale)
-		case failed[1]:
-			break stamping // the stamped record is gone: no stamp
-		case !stampConflict(err):
-			return fmt.Errorf("mark mail %s sent: %w", m.ID, err)
+		case stampConflict(err):
+			continue
+		default:
+			// The stamped record is gone (failed[1]), or the stamp cannot be written (a
+			// policy that does not allow it, say): record the mail without it.
+			break stamping
 		}
 	}
 	return wrapMail("mark mail sent", m.ID, s.putDone(ctx, put))

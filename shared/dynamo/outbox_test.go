@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"sectorhub/infra/testenv"
 	"sectorhub/shared/dynamo"
@@ -627,6 +629,35 @@ func TestOutboxDoneNeedsTheMailAsRead(t *testing.T) {
 		}
 		if got := mustMail(t, st, "m"); got.Status != mail.Sending || got.Kind != "test" || got.Raw == nil {
 			t.Errorf("after the refused changes: %+v; want the claimed record unchanged", got)
+		}
+	})
+}
+
+func TestOutboxSentWhenTheStampIsRefused(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		// A policy that does not allow the stamp: every transaction is refused.
+		denied := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+			o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+				return s.Initialize.Add(middleware.InitializeMiddlewareFunc("deny", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if middleware.GetOperationName(ctx) == "TransactWriteItems" {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized"}
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+			})
+		})
+		st := dynamo.New(denied, table)
+		m := outboxMail(t, "denied")
+		m.Stamp = &mail.Stamp{PK: "EVENT#e1", SK: "B#b1", Kind: "confirmation"}
+		if _, err := st.PutMail(ctx, m, mailT0); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.MarkMailSent(ctx, claimMail(t, st, m.ID), "ses-1", mailT0); err != nil {
+			t.Fatalf("MarkMailSent with the stamp refused = %v; want nil", err)
+		}
+		if got := mustMail(t, st, m.ID); got.Status != mail.Sent {
+			t.Errorf("status %s; want sent (not left to become uncertain)", got.Status)
 		}
 	})
 }
