@@ -284,7 +284,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 // without a Default local values: what a deploy would ask for.
 func (s *Stack) setParameters() {
 	for name, v := range localParameters(s.api.URL()) {
-		if _, ok := s.tmpl.Parameters[name]; !ok {
+		if _, ok := s.tmpl.Parameters[name]; !ok && s.tmpl.HasParameter(name) {
 			s.tmpl.Parameters[name] = v
 		}
 	}

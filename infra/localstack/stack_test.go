@@ -32,6 +32,7 @@ import (
 
 	"sectorhub/infra/localstack/lambdart"
 	"sectorhub/infra/localstack/staffauth"
+	"sectorhub/infra/samtemplate"
 	"sectorhub/infra/testenv"
 )
 
@@ -529,6 +530,7 @@ func TestFunctionEnvironment(t *testing.T) {
 		"AWS_ENDPOINT_URL_SES":      st.SESURL(),
 		"TABLE_NAME":                "sectorhub-local-Table",
 		"UPLOADS_BUCKET":            "stack-test-uploads-000000000000",
+		"SITE_URL":                  st.URL(), // a parameter without a Default: the local value
 		"AWS_LAMBDA_FUNCTION_NAME":  "WebFunction",
 		"AWS_LAMBDA_LOG_FORMAT":     "JSON",
 		"AWS_REGION":                "eu-west-2",
@@ -1025,5 +1027,28 @@ func TestDataDirKeepsContent(t *testing.T) {
 	}
 	if !strings.Contains(second.log.String(), "restored the data") || strings.Contains(second.log.String(), "seed: published") {
 		t.Errorf("second start's log does not say it restored rather than seeded:\n%s", second.log)
+	}
+}
+
+func TestSetParameters(t *testing.T) {
+	tmpl, err := samtemplate.Parse("t.yaml", []byte("Parameters:\n  Stage: {Type: String, Default: prod}\n  SiteUrl: {Type: String}\n  SenderAddress: {Type: String}\n  Other: {Type: String, Default: x}\nResources:\n  B:\n    Type: AWS::S3::Bucket\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := &Stack{tmpl: tmpl, api: &server{ln: ln}, opts: Options{Parameters: map[string]string{"SenderAddress": "me@example.org", "Other": "y"}}}
+	s.setParameters()
+	want := map[string]string{
+		"Stage":         "prod",                         // its Default
+		"SiteUrl":       "http://" + ln.Addr().String(), // the local API
+		"SenderAddress": "me@example.org",               // given
+		"Other":         "y",                            // given, over its Default
+	}
+	if !reflect.DeepEqual(tmpl.Parameters, want) {
+		t.Errorf("parameters = %v; want %v", tmpl.Parameters, want)
 	}
 }

@@ -816,6 +816,12 @@ func (t *Template) LocalNames(tableName func(logicalID string) string) (map[stri
 	return names, nil
 }
 
+// HasParameter reports whether the template declares the parameter name.
+func (t *Template) HasParameter(name string) bool {
+	_, ok := t.parameterTypes[name]
+	return ok
+}
+
 // Function returns the function with the given logical ID.
 func (t *Template) Function(logicalID string) (Function, bool) {
 	for _, fn := range t.Functions {

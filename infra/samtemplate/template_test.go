@@ -709,6 +709,9 @@ func TestResolveValue(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ResolveValue(DirectoryFunction's Policies) = %#v; want %#v", got, want)
 	}
+	if !tp.HasParameter("Stage") || tp.HasParameter("Nope") {
+		t.Errorf("HasParameter(Stage), HasParameter(Nope) = %t, %t; want true, false", tp.HasParameter("Stage"), tp.HasParameter("Nope"))
+	}
 	if got, err := tp.ResolveValue(Value{}, nil); got != nil || err != nil {
 		t.Errorf("ResolveValue(zero) = %v, %v; want nil, nil", got, err)
 	}
