@@ -9,9 +9,12 @@ import (
 // SampleEvent is a fictional event the local stack creates through the staff API
 // (POST /staff/events, as staff would), then books places on through the public route, so
 // that a newcomer sees every availability: Bookings are booking request bodies, made in order.
+// An event that has already ended (Past) cannot be created through the API, which refuses
+// it; the stack writes that one to the table directly.
 type SampleEvent struct {
 	Body     map[string]any
 	Bookings []map[string]any
+	Past     bool
 }
 
 // JSON is the staff body of e.
@@ -116,7 +119,7 @@ func Events(now time.Time) []SampleEvent {
 			"location": map[string]any{"online": false, "venue": "Example House", "address": "5 Sample Lane, London", "postcode": "SE1 7PB"},
 			"capacity": 30, "waiting_list": false, "tickets": free,
 			"regions": []string{"london"}, "status": "published",
-		}},
+		}, Past: true},
 		{Body: map[string]any{
 			"title":   "Spring network meeting (draft)",
 			"summary": "Not announced yet: staff are still planning it.",
