@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sectorhub/infra/testenv"
+	"sectorhub/shared/staffapi"
 )
 
 // TestPresignedUploadPublishes is a staff upload without AWS credentials, end to end on the
@@ -51,14 +52,7 @@ func TestPresignedUploadPublishes(t *testing.T) {
 
 	const key = "directory/2026-12.csv"
 	r := do(t, "POST", st.URL()+"/staff/uploads", strings.NewReader(`{"key": "`+key+`"}`), staff)
-	var up struct {
-		URL       string            `json:"url"`
-		Method    string            `json:"method"`
-		Headers   map[string]string `json:"headers"`
-		ExpiresAt time.Time         `json:"expires_at"`
-		Key       string            `json:"key"`
-		Bucket    string            `json:"bucket"`
-	}
+	var up staffapi.UploadURL
 	if r.status != 200 || json.Unmarshal(r.body, &up) != nil {
 		t.Fatalf("POST /staff/uploads = %d %s; want 200 and an upload URL", r.status, r.body)
 	}
