@@ -42,6 +42,7 @@ func TestSamplesDecode(t *testing.T) {
 			var probe struct {
 				RouteKey *string          `json:"routeKey"`
 				Records  []map[string]any `json:"Records"`
+				Source   string           `json:"source"`
 			}
 			data, err := os.ReadFile(file)
 			if err != nil {
@@ -59,8 +60,12 @@ func TestSamplesDecode(t *testing.T) {
 				var ev events.S3Event
 				decodeStrict(t, file, &ev)
 				checkS3(t, ev)
+			case probe.Source == "aws.scheduler" || probe.Source == "aws.events":
+				var ev events.EventBridgeEvent
+				decodeStrict(t, file, &ev)
+				checkScheduled(t, ev)
 			default:
-				t.Fatalf("%s is neither an HTTP API (payload 2.0) nor an S3 event", file)
+				t.Fatalf("%s is neither an HTTP API (payload 2.0), an S3 event nor a scheduled event", file)
 			}
 		})
 	}
@@ -147,5 +152,25 @@ func checkS3(t *testing.T, ev events.S3Event) {
 		if r.EventTime.IsZero() {
 			t.Errorf("record %d: no eventTime", i)
 		}
+	}
+}
+
+// checkScheduled checks a schedule's event as it reaches a function without an Input: an
+// EventBridge rule's "Scheduled Event" (source aws.events, detail {}) or EventBridge
+// Scheduler's default notification (source aws.scheduler, detail the string "{}").
+func checkScheduled(t *testing.T, ev events.EventBridgeEvent) {
+	t.Helper()
+	if ev.Version != "0" || ev.DetailType != "Scheduled Event" || ev.ID == "" || ev.AccountID == "" || ev.Region == "" || ev.Time.IsZero() {
+		t.Errorf("version %q, detail-type %q, id %q, account %q, region %q, time %v: want a complete Scheduled Event", ev.Version, ev.DetailType, ev.ID, ev.AccountID, ev.Region, ev.Time)
+	}
+	wantDetail, arn := `{}`, ":rule/"
+	if ev.Source == "aws.scheduler" {
+		wantDetail, arn = `"{}"`, ":schedule/"
+	}
+	if string(ev.Detail) != wantDetail {
+		t.Errorf("%s detail = %s; want %s", ev.Source, ev.Detail, wantDetail)
+	}
+	if len(ev.Resources) != 1 || !strings.Contains(ev.Resources[0], arn) || !strings.HasPrefix(ev.Resources[0], "arn:aws:") {
+		t.Errorf("%s resources = %v; want the ARN of one %s", ev.Source, ev.Resources, strings.Trim(arn, ":/"))
 	}
 }

@@ -6,10 +6,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,13 +35,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	rate := 5.0
-	if s := getenv("MAIL_MAX_RATE"); s != "" {
-		r, err := strconv.ParseFloat(s, 64)
-		if err != nil || r <= 0 {
-			return fmt.Errorf("MAIL_MAX_RATE must be a positive number of mails per second, not %q", s)
-		}
-		rate = r
+	rate, err := mail.MaxRate(getenv)
+	if err != nil {
+		return err
 	}
 	log := config.Logger(getenv)
 	store := dynamo.New(dynamo.NewClient(getenv), table)
