@@ -3,7 +3,9 @@
 // Lambda runtime (lambdart), serves the HTTP API with payload-2.0 events and
 // the JWT authorizer, an embedded DynamoDB-compatible endpoint with the
 // template's tables, an S3 endpoint whose uploads trigger functions as S3
-// notifications do, and an SES endpoint that captures mail.
+// notifications do (and that checks presigned URLs as S3 does), an SES endpoint
+// that captures mail, and, when asked, the template's schedules fired on their
+// timetable.
 //
 // `go run ./infra/local` is its command; end-to-end tests start it with Start.
 package localstack
@@ -77,8 +79,8 @@ type Options struct {
 	// Clock is the time schedules fire by; the system clock when nil.
 	Clock Clock
 
-	// Parameters give template parameters values, over their Defaults. Parameters without a
-	// Default that the template uses get local values (localParameters) unless given here.
+	// Parameters give template parameters values, over their Defaults. Parameters the
+	// template declares without a Default get local values (localParameters) unless given here.
 	Parameters map[string]string
 
 	Log      io.Writer             // the stack's and the functions' log; discarded when nil
