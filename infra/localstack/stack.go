@@ -80,7 +80,7 @@ type Options struct {
 	Clock Clock
 
 	// Parameters give template parameters values, over their Defaults. Parameters the
-	// template declares without a Default get local values (localParameters) unless given here.
+	// template declares without a Default get local values (LocalParameters) unless given here.
 	Parameters map[string]string
 
 	Log      io.Writer             // the stack's and the functions' log; discarded when nil
@@ -285,7 +285,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 // setParameters gives the template's parameters the values of Options.Parameters, and those
 // without a Default local values: what a deploy would ask for.
 func (s *Stack) setParameters() {
-	for name, v := range localParameters(s.api.URL()) {
+	for name, v := range LocalParameters(s.api.URL()) {
 		if _, ok := s.tmpl.Parameters[name]; !ok && s.tmpl.HasParameter(name) {
 			s.tmpl.Parameters[name] = v
 		}
@@ -293,11 +293,11 @@ func (s *Stack) setParameters() {
 	maps.Copy(s.tmpl.Parameters, s.opts.Parameters)
 }
 
-// localParameters are the local values of the template's parameters that have no Default
+// LocalParameters are the local values of the template's parameters that have no Default
 // (sam deploy --guided asks for them): the operations and sender addresses (mail goes to the
 // local SES capture), and the site's URL, the local HTTP API's, so that links in captured
 // mail work locally.
-func localParameters(apiURL string) map[string]string {
+func LocalParameters(apiURL string) map[string]string {
 	return map[string]string{
 		"OperationsEmail": "operations@example.org",
 		"SenderAddress":   "events@example.org",

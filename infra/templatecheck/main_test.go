@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"sectorhub/infra/localstack"
 	"sectorhub/infra/localstack/lambdart"
 	"sectorhub/infra/localstack/s3local"
 	"sectorhub/infra/localstack/sescapture"
@@ -36,7 +37,16 @@ var (
 func loadTemplate(tb testing.TB) *samtemplate.Template {
 	tb.Helper()
 	path := filepath.Join(testenv.RepoRoot(tb), "template.yaml")
-	templateOnce.Do(func() { tmpl, tmplErr = samtemplate.Load(path) })
+	templateOnce.Do(func() {
+		if tmpl, tmplErr = samtemplate.Load(path); tmplErr == nil {
+			// The parameters a deploy asks for get the local stack's values.
+			for name, v := range localstack.LocalParameters("http://127.0.0.1:3000") {
+				if _, ok := tmpl.Parameters[name]; !ok && tmpl.HasParameter(name) {
+					tmpl.Parameters[name] = v
+				}
+			}
+		}
+	})
 	if tmplErr != nil {
 		tb.Fatalf("load template: %v", tmplErr)
 	}
