@@ -9,8 +9,9 @@ package dynamo
 //	                                description, description_html and location.joining_url, with
 //	                                the counters confirmed, waiting, waitlist_seq, ticket_confirmed
 //	                                (ticket ID → confirmed places, every ticket) and ticket_capacity
-//	                                (ticket ID → its own limit, only tickets that have one; absent
-//	                                when none has); gsi2pk EVENTS, gsi2sk <ends_at>#<id>
+//	                                (ticket ID → its own limit, only tickets that have one; absent,
+//	                                or NULL after an update, when none has); gsi2pk EVENTS,
+//	                                gsi2sk <ends_at>#<id>
 //
 // The two are written together (one transaction) whenever staff change the event; bookings
 // change only E#STATE's counters, with conditions on them (never by reading then writing).
@@ -175,8 +176,10 @@ func (s *Store) EventByID(ctx context.Context, id string) (ev event.Event, ok bo
 //     ticket's own limit is at least its confirmed places (else event.ErrEventConflict; the
 //     handler reads again to say which, with event.PatchConflict).
 //
-// Waiting-list entries are not counted by ticket: one whose ticket is removed stays waiting,
-// and is never promoted (no ticket fits it).
+// A clash with a booking in flight is retried (transact). Waiting-list entries are not counted
+// by ticket: one whose ticket is removed stays waiting, and is never promoted (no ticket fits
+// it); and a price may change while people wait for the ticket (each keeps the amount_pence
+// they booked at).
 func (s *Store) UpdateEvent(ctx context.Context, old, updated event.Event) error {
 	if updated.ID != old.ID {
 		return fmt.Errorf("update event %s: the updated event has id %s", old.ID, updated.ID)
@@ -203,7 +206,7 @@ func (s *Store) UpdateEvent(ctx context.Context, old, updated event.Event) error
 		}},
 		{Update: stateUpdate},
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+	err = s.transact(ctx, tx)
 	switch failed := failedConditions(err); {
 	case err == nil:
 		return nil
@@ -211,9 +214,6 @@ func (s *Store) UpdateEvent(ctx context.Context, old, updated event.Event) error
 		return event.ErrEventChanged
 	case failed[1]:
 		return event.ErrEventConflict
-	case transactionConflict(err):
-		// Another write to the event (a booking) was in flight: the caller may read again.
-		return event.ErrEventChanged
 	default:
 		return fmt.Errorf("update event %s: %w", old.ID, err)
 	}
@@ -306,16 +306,7 @@ func (s *Store) CancelEvent(ctx context.Context, id string, now time.Time) (ev e
 			ExpressionAttributeValues: expr.Values(),
 		}}
 	}
-	for attempt := 0; ; attempt++ {
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{update(eventDetailSK), update(eventStateSK)}})
-		if transactionConflict(err) && attempt+1 < writeAttempts {
-			if err := sleep(ctx, backoff(min(attempt, 6))); err != nil {
-				return ev, false, err
-			}
-			continue
-		}
-		break
-	}
+	err = s.transact(ctx, []types.TransactWriteItem{update(eventDetailSK), update(eventStateSK)})
 	if err != nil && !conditionFailed(err) {
 		return ev, false, fmt.Errorf("cancel event %s: %w", id, err)
 	}
@@ -487,6 +478,21 @@ func marshalRecord(v any, pk, sk string) (map[string]types.AttributeValue, error
 		}
 	}
 	return item, nil
+}
+
+// transact writes tx, again after a pause while it clashes with another transaction on the
+// same items (bookings on a busy event), at most writeAttempts times: its conditions are
+// evaluated afresh each time, so retrying is safe.
+func (s *Store) transact(ctx context.Context, tx []types.TransactWriteItem) error {
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+		if !transactionConflict(err) || attempt == writeAttempts {
+			return err
+		}
+		if err := sleep(ctx, backoff(min(attempt, 7))); err != nil {
+			return err
+		}
+	}
 }
 
 // transactionConflict reports whether err is a write that clashed with a transaction in
