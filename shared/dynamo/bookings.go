@@ -98,21 +98,27 @@ func (st eventState) ticketHasRoom(t string) bool {
 
 // eventState reads E#STATE, strongly consistent.
 func (s *Store) eventState(ctx context.Context, eventID string) (st eventState, ok bool, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(eventPK(eventID), eventStateSK),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return st, false, fmt.Errorf("get event state %s: %w", eventID, err)
+	item, err := s.getItem(ctx, eventPK(eventID), eventStateSK)
+	if item == nil || err != nil {
+		return st, false, err
 	}
-	if out.Item == nil {
-		return st, false, nil
-	}
-	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &st, jsonTagsDecode); err != nil {
+	if err := attributevalue.UnmarshalMapWithOptions(item, &st, jsonTagsDecode); err != nil {
 		return st, false, fmt.Errorf("decode event state %s: %w", eventID, err)
 	}
 	return st, true, nil
+}
+
+// getItem reads one item, strongly consistent: nil when there is none.
+func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.AttributeValue, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", sk, err) // not pk: a token item's names its hash
+	}
+	return out.Item, nil
 }
 
 // Conditions on E#STATE, by name. t is a ticket ID.
@@ -373,19 +379,15 @@ func (s *Store) bookTransaction(ev event.Event, b event.Booking, o event.BookOpt
 // replay returns the booking an Idempotency-Key's first request made; ok is false when its
 // record is gone (expired).
 func (s *Store) replay(ctx context.Context, eventID string, o event.BookOptions, now time.Time) (event.Booking, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(eventPK(eventID), idemSKPrefix+o.IdempotencyKey),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, eventPK(eventID), idemSKPrefix+o.IdempotencyKey)
 	if err != nil {
-		return event.Booking{}, false, fmt.Errorf("get idempotency record: %w", err)
+		return event.Booking{}, false, err
 	}
 	var rec idempotencyItem
-	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &rec, jsonTagsDecode); err != nil {
+	if err := attributevalue.UnmarshalMapWithOptions(item, &rec, jsonTagsDecode); err != nil {
 		return event.Booking{}, false, fmt.Errorf("decode idempotency record: %w", err)
 	}
-	if out.Item == nil || rec.ExpiresAt < now.Unix() {
+	if item == nil || rec.ExpiresAt < now.Unix() {
 		return event.Booking{}, false, nil
 	}
 	if rec.RequestHash != o.RequestHash {
@@ -401,22 +403,15 @@ func (s *Store) replay(ctx context.Context, eventID string, o event.BookOptions,
 // pk=BOOKINGTOKEN#<tokenHash> sk=TOKEN, then the booking (Booking), both strongly consistent
 // (the link may be followed a moment after booking). ok is false for an unknown token.
 func (s *Store) BookingByToken(ctx context.Context, tokenHash string) (b event.Booking, ok bool, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(tokenPK(tokenHash), tokenSK),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return b, false, fmt.Errorf("get booking token: %w", err)
-	}
-	if out.Item == nil {
-		return b, false, nil
+	item, err := s.getItem(ctx, tokenPK(tokenHash), tokenSK)
+	if item == nil || err != nil {
+		return b, false, err
 	}
 	var ref struct {
 		EventID   string `json:"event_id"`
 		BookingID string `json:"booking_id"`
 	}
-	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &ref, jsonTagsDecode); err != nil {
+	if err := attributevalue.UnmarshalMapWithOptions(item, &ref, jsonTagsDecode); err != nil {
 		return b, false, fmt.Errorf("decode booking token: %w", err)
 	}
 	return s.Booking(ctx, ref.EventID, ref.BookingID)
@@ -425,18 +420,11 @@ func (s *Store) BookingByToken(ctx context.Context, tokenHash string) (b event.B
 // Booking returns one booking with the times its mails were sent (Mails): GetItem
 // pk=EVENT#<eventID> sk=B#<bookingID>, strongly consistent. ok is false when there is none.
 func (s *Store) Booking(ctx context.Context, eventID, bookingID string) (b event.Booking, ok bool, err error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(eventPK(eventID), bookingSK(bookingID)),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return b, false, fmt.Errorf("get booking %s: %w", bookingID, err)
+	item, err := s.getItem(ctx, eventPK(eventID), bookingSK(bookingID))
+	if item == nil || err != nil {
+		return b, false, err
 	}
-	if out.Item == nil {
-		return b, false, nil
-	}
-	b, err = decodeBooking(out.Item)
+	b, err = decodeBooking(item)
 	return b, err == nil, err
 }
 
