@@ -2,8 +2,9 @@
 // method of Store, its key shape in its doc comment. The README's access-pattern table lists
 // them all; keep the two in step.
 //
-// One table, keys pk (partition) and sk (sort), one global secondary index gsi1 (gsi1pk,
-// gsi1sk), TTL attribute expires_at. Items:
+// One table, keys pk (partition) and sk (sort), two global secondary indexes: gsi1 (gsi1pk,
+// gsi1sk; the imports list) and gsi2 (gsi2pk, gsi2sk, every attribute: EVENTS by end time,
+// OUTBOX mail by due time), TTL attribute expires_at. Items:
 //
 //	pk                      sk                  what
 //	DIRECTORY               CURRENT             the published directory version (pointer)
@@ -12,6 +13,10 @@
 //	DIRECTORY#<version>     INDEX#<nnnn>        part of the version's search index (gzip; directory.ReadIndex)
 //	IMPORT#<id>             IMPORT              an upload's import report; gsi1pk IMPORTS, gsi1sk <received_at>#<id>
 //	CASESTUDY#<slug>, CASESTUDIES                 case studies (see casestudies.go)
+//	EVENT#<id>              E#DETAIL, E#STATE,  an event, its booking state (gsi2 EVENTS), bookings,
+//	                        B#, M#, W#, I#      email locks, waiting list, idempotency (events.go, bookings.go)
+//	BOOKINGTOKEN#<sha256>   TOKEN               a cancel link's booking (bookings.go)
+//	MAIL#<id>               MAIL                the mail outbox (outbox.go; gsi2 OUTBOX)
 //
 // No request path scans: every read is a GetItem or a Query on one partition.
 package dynamo
