@@ -115,20 +115,9 @@ func messagePage(status int, title, message string) httpapi.Response {
 	return render(status, pageData{Title: title, Message: message})
 }
 
-// when is the event's date and time in its own time zone: "Monday 11 December 2026, 09:30 to
-// 16:00 (UK time)", with both dates when it spans days.
+// when is the event's date and time in its own time zone, as its mails write it.
 func when(ev event.Event) string {
-	loc := zone(ev.Timezone)
-	start, end := ev.StartsAt.In(loc), ev.EndsAt.In(loc)
-	tz := ev.Timezone
-	if tz == "Europe/London" {
-		tz = "UK time"
-	}
-	s := start.Format("Monday 2 January 2006, 15:04") + " to "
-	if start.YearDay() != end.YearDay() || start.Year() != end.Year() {
-		s += end.Format("Monday 2 January 2006, ")
-	}
-	return s + end.Format("15:04") + " (" + tz + ")"
+	return event.When(ev.StartsAt, ev.EndsAt, zone(ev.Timezone), ev.Timezone)
 }
 
 // where is the event's place for the public: venue, address and postcode, or "Online".

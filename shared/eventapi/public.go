@@ -171,7 +171,7 @@ func nonNil(s []string) []string {
 
 // zone returns the location named (validated when the event was saved), or UTC.
 func zone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
+	if loc, err := event.LoadZone(name); err == nil {
 		return loc
 	}
 	return time.UTC

@@ -149,7 +149,7 @@ func (r Renderer) compose(kind string, ev event.Event, b event.Booking, now time
 	site := r.siteURL()
 	var (
 		title     = ev.Title
-		date      = ev.StartsAt.In(loc).Format(dayLayout)
+		date      = ev.StartsAt.In(loc).Format(event.DayLayout)
 		cancelURL = site + "/bookings/" + url.PathEscape(b.Token)
 		paid      = b.AmountPence > 0
 		price     = event.FormatPrice(b.AmountPence)
@@ -160,7 +160,7 @@ func (r Renderer) compose(kind string, ev event.Event, b event.Booking, now time
 		Greeting: greeting(b.Name),
 		Title:    title,
 		Facts: []fact{
-			{"When", []string{when(ev.StartsAt, ev.EndsAt, loc, ev.Timezone)}},
+			{"When", []string{event.When(ev.StartsAt, ev.EndsAt, loc, ev.Timezone)}},
 			{"Where", where(ev.Location)},
 		},
 		EventURL: site + "/events/" + url.PathEscape(ev.ID),

@@ -3,6 +3,8 @@ package eventmail
 import (
 	"testing"
 	"time"
+
+	"sectorhub/shared/event"
 )
 
 func TestWhen(t *testing.T) {
@@ -35,7 +37,7 @@ func TestWhen(t *testing.T) {
 			if err != nil {
 				t.Fatalf("location(%q): %v", tt.tz, err)
 			}
-			got := when(mustTime(t, tt.start), mustTime(t, tt.end), loc, tt.tz)
+			got := event.When(mustTime(t, tt.start), mustTime(t, tt.end), loc, tt.tz)
 			if got != tt.want {
 				t.Errorf("when(%s, %s, %q) = %q; want %q", tt.start, tt.end, tt.tz, got, tt.want)
 			}
