@@ -298,7 +298,9 @@ func (a *API) book(ctx context.Context, req httpapi.Request) (httpapi.Response, 
 		return httpapi.Response{}, err
 	}
 	now := a.Now()
-	if ev.Status == event.StatusCancelled || !now.Before(ev.BookingClosesAt) || !now.Before(ev.EndsAt) {
+	// Without an Idempotency-Key a closed event is refused here, before any write; with one,
+	// the store decides, so that a retry of a booking made before closing gets its first answer.
+	if key == "" && (ev.Status == event.StatusCancelled || !now.Before(ev.BookingClosesAt) || !now.Before(ev.EndsAt)) {
 		return httpapi.Response{}, event.ErrBookingClosed
 	}
 	br, problems := event.ParseBooking(body, ev)

@@ -236,8 +236,9 @@ func (a *staffAPI) patch(ctx context.Context, req httpapi.Request) (httpapi.Resp
 		return httpapi.Response{}, apperr.Errorf(apperr.Conflict, "the event changed while you were editing it (another edit or a booking); read it again and retry")
 	}
 	a.Log.InfoContext(ctx, "event updated", "event", updated.ID, "status", updated.Status)
-	if updated.Status == event.StatusPublished && updated.WaitingList && updated.Waiting > 0 {
-		// More places (a higher capacity or ticket limit) go to the waiting list first.
+	if updated.Status == event.StatusPublished && updated.Waiting > 0 {
+		// More places (a higher capacity or ticket limit) go to the waiting list first, even
+		// when the edit also closed the list to newcomers.
 		render := func(kind string, b event.Booking) (mail.Mail, error) { return a.Mail.Render(kind, updated, b, now) }
 		promoted, ids, err := a.Store.Promote(ctx, updated.ID, now, render)
 		if err != nil {
@@ -271,6 +272,9 @@ func (a *staffAPI) cancel(ctx context.Context, req httpapi.Request) (httpapi.Res
 	now := a.Now()
 	if old.Status == event.StatusDraft {
 		return httpapi.Response{}, apperr.Errorf(apperr.Conflict, "a draft has no bookings to cancel; change it instead")
+	}
+	if old.Status != event.StatusCancelled && !now.Before(old.EndsAt) {
+		return httpapi.Response{}, apperr.Errorf(apperr.Conflict, "the event has already ended; there is nothing left to cancel")
 	}
 	ev, changed, err := a.Store.CancelEvent(ctx, old.ID, now)
 	if err != nil {
