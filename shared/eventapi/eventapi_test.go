@@ -398,3 +398,36 @@ func TestDraftsAreNotPublic(t *testing.T) {
 		t.Errorf("list with only a draft = %d events; want 0", p.Total)
 	}
 }
+
+func TestReviewFixes(t *testing.T) {
+	e := newEnv(t)
+	ev := e.createEvent(t, map[string]any{"capacity": 1, "booking_closes_at": "2026-11-26T12:00:00Z"})
+	key := map[string]string{"idempotency-key": "late-retry"}
+	first := e.book(t, ev.ID, person(1, "free"), key)
+	if w := e.book(t, ev.ID, person(2, "free"), nil); decode[eventapi.BookingResponse](t, w).Booking.Status != "waitlisted" {
+		t.Fatalf("second booking = %s; want waitlisted", w.Body)
+	}
+
+	// More places go to the waiting list even when the same edit closes it to newcomers.
+	r := e.call(t, e.staff, "staff-event-update.json", "PATCH /staff/events/{id}", map[string]string{"id": ev.ID}, "", `{"capacity":2,"waiting_list":false}`, nil)
+	if got := decode[eventapi.StaffEvent](t, r); r.StatusCode != 200 || got.Confirmed != 2 || got.Waiting != 0 {
+		t.Errorf("PATCH capacity 2, no waiting list = %d, confirmed %d waiting %d; want the waiting person promoted", r.StatusCode, got.Confirmed, got.Waiting)
+	}
+
+	// After booking closes, a retry of the first request (within the key's 24 hours) still gets
+	// its first answer.
+	e.clock.Set(time.Date(2026, 11, 26, 13, 0, 0, 0, time.UTC))
+	again := e.book(t, ev.ID, person(1, "free"), key)
+	if again.StatusCode != 201 || again.Body != first.Body {
+		t.Errorf("retry after closing = %d %s; want the first 201 %s", again.StatusCode, again.Body, first.Body)
+	}
+	if r := e.book(t, ev.ID, person(3, "free"), nil); r.StatusCode != 409 || decode[errorBody](t, r).Error.Code != "booking_closed" {
+		t.Errorf("new booking after closing = %d %s; want 409 booking_closed", r.StatusCode, r.Body)
+	}
+
+	// An event that has ended cannot be cancelled.
+	e.clock.Set(time.Date(2026, 12, 12, 9, 0, 0, 0, time.UTC))
+	if r := e.call(t, e.staff, "staff-event-cancel.json", "POST /staff/events/{id}/cancel", map[string]string{"id": ev.ID}, "", "", nil); r.StatusCode != 409 {
+		t.Errorf("cancel an ended event = %d %s; want 409", r.StatusCode, r.Body)
+	}
+}
