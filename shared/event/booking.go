@@ -8,16 +8,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"net/mail"
+	netmail "net/mail"
 	"strings"
 
 	"sectorhub/shared/apperr"
+	"sectorhub/shared/mail"
 )
 
 // Limits of the booking body.
 const (
 	MaxName          = 200 // characters
 	MaxEmail         = 254 // bytes (RFC 5321's limit on a path)
+	MaxEmailLocal    = 64  // bytes before the @ (RFC 5321's limit, which SES enforces)
 	MaxOrganisation  = 200
 	MaxJobTitle      = 200
 	MaxAccessNeeds   = 1_000 // line breaks allowed
@@ -131,8 +133,11 @@ func (d *decoder) email(path, s string) string {
 
 // NormaliseEmail returns the address s with its domain in lower case, or a message saying
 // what is wrong with it (never quoting it): one bare address (net/mail's addr-spec, no display
-// name, no quoted local part), at most 254 bytes, ASCII only (SES sends to no other), with a
-// domain of at least two dot-separated labels.
+// name, no quoted local part), at most 254 bytes with at most 64 before the @, ASCII only
+// (SES sends to no other), with a domain of at least two dot-separated labels that IDNA
+// accepts (no "--" in a label's third and fourth places unless it is a valid xn-- label).
+// Every address it accepts is one the mail builder accepts (mail.CheckAddress), so that a
+// booking that stands can always be mailed.
 func NormaliseEmail(s string) (string, string) {
 	const like = "name@example.org"
 	switch {
@@ -145,16 +150,23 @@ func NormaliseEmail(s string) (string, string) {
 	case strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' }):
 		return "", "must be just an email address, such as " + like
 	}
-	a, err := mail.ParseAddress(s)
+	a, err := netmail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
 		return "", "must be just an email address, such as " + like
 	}
 	at := strings.LastIndexByte(s, '@')
+	if at > MaxEmailLocal {
+		return "", "has too long a name before the @ (at most 64 characters)"
+	}
 	domain := strings.ToLower(s[at+1:])
 	if !hostname(domain) {
 		return "", "must be an email address with a full domain, such as " + like
 	}
-	return s[:at+1] + domain, ""
+	e := s[:at+1] + domain
+	if mail.CheckAddress(e) != nil {
+		return "", "must be an email address with a valid domain, such as " + like
+	}
+	return e, ""
 }
 
 // hostname reports whether s is a DNS name of at least two labels of letters, digits and

@@ -34,6 +34,9 @@ const (
 	maxFilename = 200
 	// base64Line is the length of a base64 body line (RFC 2045 §6.8: at most 76).
 	base64Line = 76
+	// maxLocalPart is RFC 5321's limit on the part of an address before the @, in bytes
+	// (§4.5.3.1.1), which SES enforces.
+	maxLocalPart = 64
 )
 
 // headersSetByBuild are the headers Build writes itself; Message.Headers may not set them.
@@ -51,7 +54,8 @@ var headersSetByBuild = []string{
 //
 // Build refuses, with an error and no message, anything that could not be sent as meant or
 // could inject headers: a From, To or Reply-To that net/mail does not parse as one address
-// each (or whose local part is not ASCII: SES does not do SMTPUTF8), no recipient or more
+// each, or that CheckAddress refuses (a local part that is not ASCII, since SES does not do
+// SMTPUTF8, or over 64 bytes; a domain that IDNA refuses), no recipient or more
 // than 50, a CR, LF, NUL or other control character in the subject or in any header name or
 // value, a header Build writes itself among m.Headers, an empty text or HTML part, text that
 // is not UTF-8, and an attachment without a usable file name or content type. Its errors
@@ -59,7 +63,7 @@ var headersSetByBuild = []string{
 func Build(m Message, now time.Time) ([]byte, error) {
 	from, err := parseAddress("From", m.From)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("build mail: %w", err)
 	}
 	if len(m.To) == 0 {
 		return nil, errors.New("build mail: no recipient (To)")
@@ -71,14 +75,14 @@ func Build(m Message, now time.Time) ([]byte, error) {
 	for i, s := range m.To {
 		a, err := parseAddress(fmt.Sprintf("To[%d]", i), s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("build mail: %w", err)
 		}
 		to[i] = a.String()
 	}
 	var replyTo *mail.Address
 	if m.ReplyTo != "" {
 		if replyTo, err = parseAddress("Reply-To", m.ReplyTo); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("build mail: %w", err)
 		}
 	}
 	if err := checkHeaderText("Subject", m.Subject); err != nil {
@@ -132,28 +136,60 @@ func Build(m Message, now time.Time) ([]byte, error) {
 }
 
 // parseAddress parses one address of field, returning it with its domain in ASCII (IDNA).
+// Its error begins with field.
 func parseAddress(field, s string) (*mail.Address, error) {
 	if strings.ContainsAny(s, "\r\n\x00") {
-		return nil, fmt.Errorf("build mail: %s contains a line break or NUL", field)
+		return nil, fmt.Errorf("%s contains a line break or NUL", field)
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return nil, fmt.Errorf("build mail: %s is not one email address", field)
+		return nil, fmt.Errorf("%s is not one email address", field)
 	}
 	if strings.ContainsFunc(a.Name, isControl) {
-		return nil, fmt.Errorf("build mail: %s has a control character in its name", field)
+		return nil, fmt.Errorf("%s has a control character in its name", field)
 	}
-	at := strings.LastIndexByte(a.Address, '@')
-	local, domain := a.Address[:at], a.Address[at+1:]
+	if a.Address, err = asciiAddress(a.Address); err != nil {
+		return nil, fmt.Errorf("%s %w", field, err)
+	}
+	return a, nil
+}
+
+// CheckAddress returns an error when Build would refuse addr as a From, To or Reply-To
+// address, and nil when it would take it: addr is one address that net/mail parses (a bare
+// address, or one with a display name), whose local part is ASCII (SES does not send
+// SMTPUTF8) and at most 64 bytes (RFC 5321 §4.5.3.1.1; SES refuses longer), and whose domain
+// IDNA's lookup profile (idna.Lookup) can write in ASCII. Capabilities check addresses they
+// take from the public with it, so that what they accept can be mailed. Its error names no
+// address.
+func CheckAddress(addr string) error {
+	if _, err := parseAddress("address", addr); err != nil {
+		return fmt.Errorf("mail: %w", err)
+	}
+	return nil
+}
+
+// asciiAddress returns the bare address addr (net/mail's Address.Address) with its domain in
+// ASCII, or an error saying (without the address) why it cannot be sent to: a local part
+// that is not ASCII or longer than maxLocalPart, or a domain that IDNA refuses (a label with
+// "--" in its third and fourth places but not xn--, an xn-- label that is not valid
+// Punycode, a character not allowed in a host name).
+func asciiAddress(addr string) (string, error) {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return "", errors.New("has no @")
+	}
+	local, domain := addr[:at], addr[at+1:]
 	if !isASCII(local) {
-		return nil, fmt.Errorf("build mail: %s has a non-ASCII local part (SES does not send SMTPUTF8)", field)
+		return "", errors.New("has a non-ASCII local part (SES does not send SMTPUTF8)")
+	}
+	if len(local) > maxLocalPart {
+		return "", fmt.Errorf("has a local part over %d bytes", maxLocalPart)
 	}
 	ascii, err := idna.Lookup.ToASCII(domain)
 	if err != nil {
-		return nil, fmt.Errorf("build mail: %s has an invalid domain", field)
+		return "", errors.New("has an invalid domain")
 	}
-	a.Address = local + "@" + ascii
-	return a, nil
+	return local + "@" + ascii, nil
 }
 
 // extraHeaders checks m.Headers and returns them sorted by name (so that the same message

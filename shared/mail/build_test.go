@@ -343,6 +343,10 @@ func TestBuildRefuses(t *testing.T) {
 			m.To = []string{"=?utf-8?q?a=0D=0ABcc:_v@example.org?= <reader@example.org>"}
 		})},
 		{"non-ASCII local part", with(func(m *sectormail.Message) { m.To = []string{"zoë@example.org"} })},
+		{"local part over 64 bytes", with(func(m *sectormail.Message) { m.To = []string{strings.Repeat("r", 65) + "@example.org"} })},
+		{"hyphens in a label's third and fourth places", with(func(m *sectormail.Message) { m.To = []string{"reader@ab--cd.org"} })},
+		{"xn-- label that is not Punycode", with(func(m *sectormail.Message) { m.To = []string{"reader@xn--zz.org"} })},
+		{"Reply-To with an invalid domain", with(func(m *sectormail.Message) { m.ReplyTo = "reader@xn--zz.org" })},
 		{"no recipient", with(func(m *sectormail.Message) { m.To = nil })},
 		{"51 recipients", with(func(m *sectormail.Message) {
 			for range 50 {
@@ -390,6 +394,46 @@ func TestBuildRefuses(t *testing.T) {
 	}
 	if _, err := sectormail.Build(ok, buildNow); err != nil {
 		t.Fatalf("Build(the valid base message) = %v; want nil", err)
+	}
+}
+
+func TestCheckAddress(t *testing.T) {
+	tests := []struct {
+		addr string
+		ok   bool
+	}{
+		{"reader@example.org", true},
+		{"Reader <reader@example.org>", true},
+		{"Reader.Name+tag@Example.ORG", true},
+		{strings.Repeat("r", 64) + "@example.org", true},
+		{"reader@xn--caf-dma.example", true}, // café
+		{"reader@café.example", true},        // Build writes it as xn--caf-dma
+		{"reader@a-b.example", true},
+		{strings.Repeat("r", 65) + "@example.org", false},
+		{"zoë@example.org", false},
+		{"reader@ab--cd.org", false},
+		{"reader@xn--zz.org", false},
+		{"reader@xn--a.org", false},
+		{"reader@-example.org", false},
+		{"reader@exa_mple.org", false},
+		{"reader", false},
+		{"reader@example.org, other@example.org", false},
+		{"reader@example.org\r\nBcc: victim@example.org", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		err := sectormail.CheckAddress(tc.addr)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckAddress(%q) = %v; want ok %v", tc.addr, err, tc.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), "reader") || strings.Contains(err.Error(), "zo")) {
+			t.Errorf("CheckAddress(%q) error %q quotes the address", tc.addr, err)
+		}
+		// CheckAddress and Build agree on every recipient.
+		_, buildErr := sectormail.Build(sectormail.Message{From: "events@sectorhub.example.org", To: []string{tc.addr}, Subject: "s", Text: "t", HTML: "h"}, buildNow)
+		if (buildErr == nil) != (err == nil) {
+			t.Errorf("Build(To %q) = %v but CheckAddress = %v; want both nil or both errors", tc.addr, buildErr, err)
+		}
 	}
 }
 
