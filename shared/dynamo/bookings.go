@@ -488,11 +488,14 @@ func decodeBooking(item map[string]types.AttributeValue) (event.Booking, error) 
 //     − 1, on condition that waitlist_seq is as read (nobody joined the list meanwhile);
 //   - a waitlisted booking: B# cancelled, Delete W# and M#, waiting − 1, the cancelled mail.
 //
+// Every one of these E#STATE updates is also on condition that the event is not cancelled.
 // A condition that fails (another cancellation promoted the same person, someone joined the
-// waiting list) or a transaction conflict reads again and retries, at most writeAttempts
-// times. A booking already cancelled is returned with AlreadyCancelled and nothing is
-// written; an unknown one is event.ErrBookingNotFound. The token item is kept: the link
-// still shows the booking, as cancelled.
+// waiting list, staff cancelled the event) or a transaction conflict reads again and
+// retries, at most writeAttempts times. A booking already cancelled is returned with
+// AlreadyCancelled and nothing is written; an unknown one is event.ErrBookingNotFound; a
+// booking of an event staff have cancelled is event.ErrEventCancelled, and nothing is
+// written (no counter moves, no mail: the event-cancelled mail told them). The token item is
+// kept: the link still shows the booking, as cancelled.
 func (s *Store) CancelBooking(ctx context.Context, eventID, bookingID string, now time.Time, render func(kind string, b event.Booking) (mail.Mail, error)) (event.CancelResult, error) {
 	for attempt := 0; attempt < writeAttempts; attempt++ {
 		if attempt > 0 {
@@ -516,6 +519,9 @@ func (s *Store) CancelBooking(ctx context.Context, eventID, bookingID string, no
 		}
 		if !ok {
 			return event.CancelResult{}, event.ErrEventNotFound
+		}
+		if st.Status == event.StatusCancelled {
+			return event.CancelResult{}, event.ErrEventCancelled
 		}
 		var promote *event.Booking
 		if b.Status == event.BookingConfirmed && st.open(now) && st.Confirmed-1 < st.Capacity {
@@ -554,7 +560,9 @@ func (s *Store) cancelTransaction(b event.Booking, p *event.Booking, st eventSta
 	tx := []types.TransactWriteItem{cancel, {Delete: &types.Delete{TableName: &s.table, Key: key(pk, emailLockPrefix+event.EmailKey(b.Email))}}}
 
 	var up expression.UpdateBuilder
-	var cond *expression.ConditionBuilder
+	// Whatever else, the event has not been cancelled meanwhile (staff's cancellation tells
+	// everyone; the attendee's would send a second mail).
+	cond := expression.Name("status").NotEqual(expression.Value(event.StatusCancelled))
 	mine := ticketPath("ticket_confirmed", b.Ticket)
 	switch {
 	case was == event.BookingWaitlisted:
@@ -562,8 +570,7 @@ func (s *Store) cancelTransaction(b event.Booking, p *event.Booking, st eventSta
 		up = expression.Set(expression.Name("waiting"), expression.Name("waiting").Minus(one))
 	case p == nil:
 		up = expression.Set(expression.Name("confirmed"), expression.Name("confirmed").Minus(one)).Set(mine, mine.Minus(one))
-		c := expression.Name("waitlist_seq").Equal(expression.Value(st.WaitlistSeq))
-		cond = &c
+		cond = cond.And(expression.Name("waitlist_seq").Equal(expression.Value(st.WaitlistSeq)))
 	default:
 		promo, err := s.promotion(*p, now, render)
 		if err != nil {
@@ -571,17 +578,16 @@ func (s *Store) cancelTransaction(b event.Booking, p *event.Booking, st eventSta
 		}
 		tx = append(tx, promo.items...)
 		up = expression.Set(expression.Name("waiting"), expression.Name("waiting").Minus(one))
-		c := bookingOpen(now)
+		cond = cond.And(bookingOpen(now))
 		if p.Ticket != b.Ticket {
 			theirs := ticketPath("ticket_confirmed", p.Ticket)
 			up = up.Set(mine, mine.Minus(one)).Set(theirs, theirs.Plus(one))
-			c = c.And(ticketFits(p.Ticket))
+			cond = cond.And(ticketFits(p.Ticket))
 		}
-		cond = &c
 		res.Promoted = []event.Booking{promo.booking}
 		res.MailIDs = append(res.MailIDs, promo.mailID)
 	}
-	state, err := s.txUpdate(pk, eventStateSK, up, cond)
+	state, err := s.txUpdate(pk, eventStateSK, up, &cond)
 	if err != nil {
 		return res, nil, err
 	}
@@ -754,8 +760,11 @@ func (s *Store) Promote(ctx context.Context, eventID string, now time.Time, rend
 
 // CancelEventMails records the event-cancelled mail of every confirmed and waitlisted booking
 // of a cancelled event (Bookings, then PutItem of each mail on condition that it does not
-// exist, a few at a time), and returns the IDs of those recorded now. A mail recorded before
-// (the cancellation is retried) is not recorded again, so nobody is told twice.
+// exist, a few at a time), and returns the IDs of those recorded now. Nobody is told twice:
+// a booking whose event-cancelled mail was sent (stamped on the booking, which outlives the
+// outbox record) is skipped, and a mail recorded before (the cancellation is retried) is not
+// recorded again while its outbox record lasts (30 days). Bookings already cancelled by their
+// attendee get no mail.
 func (s *Store) CancelEventMails(ctx context.Context, eventID string, now time.Time, render func(kind string, b event.Booking) (mail.Mail, error)) ([]string, error) {
 	bs, err := s.Bookings(ctx, eventID)
 	if err != nil {
@@ -787,6 +796,9 @@ func (s *Store) CancelEventMails(ctx context.Context, eventID string, now time.T
 	}
 	for _, b := range bs {
 		if b.Status != event.BookingConfirmed && b.Status != event.BookingWaitlisted {
+			continue
+		}
+		if _, sent := b.Mails[event.MailEventCancelled]; sent {
 			continue
 		}
 		select {

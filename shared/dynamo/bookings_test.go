@@ -617,5 +617,64 @@ func TestCancelEventMails(t *testing.T) {
 		if _, err := st.CancelEventMails(ctx, "off", t0, failing); err == nil {
 			t.Error("CancelEventMails with a failing renderer = nil error; want the failure")
 		}
+
+		// The mails go (the outbox stamps each booking), and 30 days later their outbox
+		// records expire (TTL, done here by hand): cancelling again tells nobody again.
+		for _, id := range want {
+			m, ok, err := st.ClaimMail(ctx, id, t0, mail.Lease)
+			if err != nil || !ok {
+				t.Fatalf("ClaimMail(%s) = %v, %v", id, ok, err)
+			}
+			if err := st.MarkMailSent(ctx, m, "ses-"+id, t0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "MAIL#" + id}, "sk": &types.AttributeValueMemberS{Value: "MAIL"},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ids, err := st.CancelEventMails(ctx, "off", t0.Add(31*24*time.Hour), renderMail); len(ids) != 0 || err != nil {
+			t.Errorf("CancelEventMails after the outbox records expired = %v, %v; want nothing (the bookings are stamped)", ids, err)
+		}
+		for _, id := range want {
+			if mailRaw(t, db, table, id) != "" {
+				t.Errorf("mail %s was recorded again", id)
+			}
+		}
+	})
+}
+
+func TestCancelBookingOfCancelledEvent(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		ev := testEvent("gone")
+		ev.Capacity = 1
+		createEvent(t, st, ev)
+		confirmed := mustBook(t, st, ev, 1, "member", "a@example.org", event.BookingConfirmed)
+		waiting := mustBook(t, st, ev, 2, "member", "b@example.org", event.BookingWaitlisted)
+		if _, _, err := st.CancelEvent(ctx, "gone", t0); err != nil {
+			t.Fatal(err)
+		}
+		before := partition(t, db, table, "EVENT#gone", "")
+		for _, b := range []event.Booking{confirmed, waiting} {
+			res, err := st.CancelBooking(ctx, "gone", b.ID, t0, renderMail)
+			if !errors.Is(err, event.ErrEventCancelled) || apperr.Code(err) != apperr.Conflict {
+				t.Errorf("CancelBooking(%s) of a cancelled event = %+v, %v; want ErrEventCancelled (a conflict)", b.Status, res, err)
+			}
+			if got, _, _ := st.Booking(ctx, "gone", b.ID); got.Status != b.Status {
+				t.Errorf("booking %s is %s after the refused cancellation; want %s", b.ID, got.Status, b.Status)
+			}
+			if raw := mailRaw(t, db, table, event.MailID(event.MailCancelled, b.ID)); raw != "" {
+				t.Errorf("a cancelled mail was recorded for %s", b.ID)
+			}
+		}
+		if got := readState(t, db, table, "gone"); got.Confirmed != 1 || got.Waiting != 1 || got.TicketConfirmed["member"] != 1 {
+			t.Errorf("E#STATE = %+v; want the counts untouched (1 confirmed, 1 waiting)", got)
+		}
+		if after := partition(t, db, table, "EVENT#gone", ""); !slices.Equal(after, before) {
+			t.Errorf("items %v after the refused cancellations; want %v", after, before)
+		}
 	})
 }

@@ -170,16 +170,18 @@ func (s *Store) EventByID(ctx context.Context, id string) (ev event.Event, ok bo
 //     was read; else event.ErrEventChanged);
 //   - Update E#STATE: set its listing fields, capacity and ticket_capacity from updated, keep
 //     the counters, give new tickets a counter at 0 (if_not_exists) and drop removed
-//     tickets' counters; on condition, against the stored counts (a booking may land
-//     between the read and the update), that confirmed <= the new capacity, that every ticket
-//     whose price changes or which is removed has no confirmed place, and that every kept
-//     ticket's own limit is at least its confirmed places (else event.ErrEventConflict; the
-//     handler reads again to say which, with event.PatchConflict).
+//     tickets' counters; on condition, against the stored counts (a booking or a waitlisting
+//     may land between the read and the update), that confirmed <= the new capacity, that
+//     every ticket whose price changes or which is removed has no confirmed place, that
+//     nobody is waiting (waiting = 0) when any ticket's price changes or any ticket is
+//     removed, and that every kept ticket's own limit is at least its confirmed places (else
+//     event.ErrEventConflict; the handler reads again to say which, with
+//     event.PatchConflict).
 //
 // A clash with a booking in flight is retried (transact). Waiting-list entries are not counted
-// by ticket: one whose ticket is removed stays waiting, and is never promoted (no ticket fits
-// it); and a price may change while people wait for the ticket (each keeps the amount_pence
-// they booked at).
+// by ticket, so any of them may be waiting for any ticket: while anyone waits, no ticket is
+// removed (which would strand them: no ticket would ever fit) and no price changes (they
+// would be promoted at a price they were not told).
 func (s *Store) UpdateEvent(ctx context.Context, old, updated event.Event) error {
 	if updated.ID != old.ID {
 		return fmt.Errorf("update event %s: the updated event has id %s", old.ID, updated.ID)
@@ -248,6 +250,7 @@ func (s *Store) stateUpdate(old, updated event.Event) (*types.Update, error) {
 
 	zero := expression.Value(0)
 	cond := expression.Name("confirmed").LessThanEqual(expression.Value(updated.Capacity))
+	nobodyWaiting := false // the condition waiting = 0 is added
 	for _, t := range old.Tickets {
 		counter := ticketPath("ticket_confirmed", t.ID)
 		nt, kept := updated.Ticket(t.ID)
@@ -256,6 +259,10 @@ func (s *Store) stateUpdate(old, updated event.Event) (*types.Update, error) {
 		}
 		if !kept || nt.PricePence != t.PricePence {
 			cond = cond.And(counter.Equal(zero))
+			if !nobodyWaiting {
+				cond = cond.And(expression.Name("waiting").Equal(zero))
+				nobodyWaiting = true
+			}
 		}
 		if kept && nt.Capacity > 0 {
 			cond = cond.And(counter.LessThanEqual(expression.Value(nt.Capacity)))

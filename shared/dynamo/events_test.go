@@ -355,3 +355,65 @@ func TestUpdateEvent(t *testing.T) {
 		}
 	})
 }
+
+func TestUpdateEventWithPeopleWaiting(t *testing.T) {
+	// The event (capacity 1) has its one place booked (member); waitBefore people join the
+	// waiting list before the handler reads the event, waitAfter between its read and its
+	// update.
+	cases := []struct {
+		name                  string
+		waitBefore, waitAfter int
+		change                func(*event.Event)
+		want                  error
+	}{
+		{"remove an unbooked ticket", 1, 0, func(e *event.Event) { e.Tickets = e.Tickets[:2] }, event.ErrEventConflict},
+		{"remove an unbooked ticket, someone joins the list after the read", 0, 1, func(e *event.Event) { e.Tickets = e.Tickets[:2] }, event.ErrEventConflict},
+		{"price of an unbooked ticket", 2, 0, func(e *event.Event) { e.Tickets[1].PricePence = 15000 }, event.ErrEventConflict},
+		{"price of an unbooked ticket, someone joins the list after the read", 0, 1, func(e *event.Event) { e.Tickets[1].PricePence = 15000 }, event.ErrEventConflict},
+		{"remove an unbooked ticket, nobody waiting", 0, 0, func(e *event.Event) { e.Tickets = e.Tickets[:2] }, nil},
+		{"label of an unbooked ticket", 1, 1, func(e *event.Event) { e.Tickets[1].Label = "Anyone" }, nil},
+		{"ticket limit", 1, 1, func(e *event.Event) { e.Tickets[2].Capacity = 5 }, nil},
+		{"add a ticket", 1, 1, func(e *event.Event) { e.Tickets = append(e.Tickets, event.Ticket{ID: "speaker", Label: "Speaker"}) }, nil},
+		{"capacity raised", 1, 1, func(e *event.Event) { e.Capacity = 10 }, nil},
+	}
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		for i, c := range cases {
+			id := fmt.Sprintf("wait%d", i)
+			ev := testEvent(id)
+			ev.Capacity = 1
+			ev = createEvent(t, st, ev)
+			mustBook(t, st, ev, 1, "member", "p1@example.org", event.BookingConfirmed)
+			n := 1
+			wait := func(k int) {
+				for range k {
+					n++
+					mustBook(t, st, ev, n, "member", fmt.Sprintf("p%d@example.org", n), event.BookingWaitlisted)
+				}
+			}
+			wait(c.waitBefore)
+			old := readEvent(t, st, id)
+			wait(c.waitAfter)
+			updated := old
+			updated.Tickets = slices.Clone(old.Tickets)
+			updated.UpdatedAt = t0.Add(time.Minute)
+			c.change(&updated)
+			err := st.UpdateEvent(ctx, old, updated)
+			if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+				t.Errorf("%s: UpdateEvent = %v; want %v", c.name, err, c.want)
+				continue
+			}
+			got := readEvent(t, st, id)
+			if c.want != nil && (!got.UpdatedAt.Equal(t0) || len(got.Tickets) != 3 || got.Tickets[1].PricePence != 12500) {
+				t.Errorf("%s: a refused update changed the event: %+v", c.name, got)
+			}
+			if c.want == nil && !got.UpdatedAt.Equal(updated.UpdatedAt) {
+				t.Errorf("%s: updated_at %v; want %v", c.name, got.UpdatedAt, updated.UpdatedAt)
+			}
+			if w := c.waitBefore + c.waitAfter; got.Waiting != w {
+				t.Errorf("%s: waiting %d; want %d", c.name, got.Waiting, w)
+			}
+		}
+	})
+}

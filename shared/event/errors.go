@@ -21,8 +21,12 @@ var (
 	ErrEventChanged = &apperr.Error{Code: apperr.Conflict, Message: "the event was changed by someone else since it was read; read it again and retry"}
 	// ErrEventConflict: an update clashes with the event's bookings (capacity below the
 	// confirmed places, a ticket's limit below its confirmed places, a price change or removal
-	// of a ticket that has confirmed places). The handler explains which (PatchConflict).
+	// of a ticket that has confirmed places, or of any ticket while anyone is on the waiting
+	// list). The handler explains which (PatchConflict).
 	ErrEventConflict = &apperr.Error{Code: apperr.Conflict, Message: "the change conflicts with the event's bookings"}
+	// ErrEventCancelled: the attendee asked to cancel a booking of an event that staff have
+	// cancelled; the booking goes with the event, and nothing is written.
+	ErrEventCancelled = &apperr.Error{Code: apperr.Conflict, Message: "this event has been cancelled; your booking is cancelled with it"}
 	// ErrEventNotFound: no event has the ID.
 	ErrEventNotFound = &apperr.Error{Code: apperr.NotFound, Message: "no event has this id"}
 	// ErrBookingNotFound: the event has no booking with the ID (or the link is not valid).

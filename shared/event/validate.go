@@ -180,29 +180,43 @@ func clone(ev Event) Event {
 
 // PatchConflict returns "" when the bookings already made allow old to become updated, or the
 // message of a 409: capacity below the places booked, a ticket's own capacity below its
-// bookings, a booked ticket's price changed or a booked ticket removed. The store enforces the
-// same with conditions on its write; this says why.
+// bookings, a booked ticket's price changed or a booked ticket removed; and, while anyone is
+// on the waiting list, any ticket's price changed or any ticket removed (waiting-list entries
+// are not counted by ticket, so any of them may be waiting for it, at the price they were
+// told). The store enforces the same with conditions on its write; this says why.
 func PatchConflict(old, updated Event) string {
 	var msgs []string
 	if updated.Capacity < old.Confirmed {
-		msgs = append(msgs, fmt.Sprintf("capacity cannot be %d: %d places are already booked", updated.Capacity, old.Confirmed))
+		msgs = append(msgs, fmt.Sprintf("capacity cannot be %d: %s already booked", updated.Capacity, count(old.Confirmed, "place is", "places are")))
 	}
 	for _, t := range old.Tickets {
 		n := old.TicketConfirmed[t.ID]
-		if n <= 0 {
-			continue
+		var why string // why the ticket cannot be removed or repriced, if it cannot
+		switch {
+		case n > 0:
+			why = count(n, "place is", "places are") + " booked on it"
+		case old.Waiting > 0:
+			why = count(old.Waiting, "person is", "people are") + " on the waiting list"
 		}
 		u, ok := updated.Ticket(t.ID)
 		switch {
-		case !ok:
-			msgs = append(msgs, fmt.Sprintf("ticket %q cannot be removed: %d places are booked on it", t.ID, n))
-		case u.PricePence != t.PricePence:
-			msgs = append(msgs, fmt.Sprintf("the price of ticket %q cannot change from %s to %s: %d places are booked on it", t.ID, FormatPrice(t.PricePence), FormatPrice(u.PricePence), n))
-		case u.Capacity != 0 && u.Capacity < n:
-			msgs = append(msgs, fmt.Sprintf("ticket %q's capacity cannot be %d: %d places are booked on it", t.ID, u.Capacity, n))
+		case !ok && why != "":
+			msgs = append(msgs, fmt.Sprintf("ticket %q cannot be removed: %s", t.ID, why))
+		case ok && u.PricePence != t.PricePence && why != "":
+			msgs = append(msgs, fmt.Sprintf("the price of ticket %q cannot change from %s to %s: %s", t.ID, FormatPrice(t.PricePence), FormatPrice(u.PricePence), why))
+		case ok && n > 0 && u.Capacity != 0 && u.Capacity < n:
+			msgs = append(msgs, fmt.Sprintf("ticket %q's capacity cannot be %d: %s booked on it", t.ID, u.Capacity, count(n, "place is", "places are")))
 		}
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// count writes n with the singular or plural words that follow it ("1 place is", "8 places are").
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // apply decodes the members of a staff body into ev, field by field, and returns the raw

@@ -302,24 +302,32 @@ func TestPatchConflict(t *testing.T) {
 	old := mustEvent(t, venueBody())
 	old.Confirmed, old.TicketConfirmed = 8, map[string]int{"member": 0, "non-member": 8}
 	cases := []struct {
-		name   string
-		change func(*Event)
-		want   string // in the message; "" for no conflict
+		name    string
+		waiting int // people on the waiting list
+		change  func(*Event)
+		want    string // in the message; "" for no conflict
 	}{
-		{"nothing", func(*Event) {}, ""},
-		{"capacity down to confirmed", func(e *Event) { e.Capacity = 8 }, ""},
-		{"capacity below confirmed", func(e *Event) { e.Capacity = 7 }, "8 places are already booked"},
-		{"unbooked ticket price", func(e *Event) { e.Tickets[0].PricePence = 100 }, ""},
-		{"unbooked ticket removed", func(e *Event) { e.Tickets = e.Tickets[1:] }, ""},
-		{"booked ticket price", func(e *Event) { e.Tickets[1].PricePence = 100 }, `price of ticket "non-member" cannot change from £125.50 to £1`},
-		{"booked ticket removed", func(e *Event) { e.Tickets = e.Tickets[:1] }, `ticket "non-member" cannot be removed`},
-		{"booked ticket capacity below", func(e *Event) { e.Tickets[1].Capacity = 7 }, `capacity cannot be 7`},
-		{"booked ticket capacity to none", func(e *Event) { e.Tickets[1].Capacity = 0 }, ""},
-		{"booked ticket label", func(e *Event) { e.Tickets[1].Label = "Anyone" }, ""},
+		{"nothing", 0, func(*Event) {}, ""},
+		{"capacity down to confirmed", 0, func(e *Event) { e.Capacity = 8 }, ""},
+		{"capacity below confirmed", 0, func(e *Event) { e.Capacity = 7 }, "8 places are already booked"},
+		{"unbooked ticket price", 0, func(e *Event) { e.Tickets[0].PricePence = 100 }, ""},
+		{"unbooked ticket removed", 0, func(e *Event) { e.Tickets = e.Tickets[1:] }, ""},
+		{"booked ticket price", 0, func(e *Event) { e.Tickets[1].PricePence = 100 }, `price of ticket "non-member" cannot change from £125.50 to £1: 8 places are booked on it`},
+		{"booked ticket removed", 0, func(e *Event) { e.Tickets = e.Tickets[:1] }, `ticket "non-member" cannot be removed: 8 places are booked on it`},
+		{"booked ticket capacity below", 0, func(e *Event) { e.Tickets[1].Capacity = 7 }, `capacity cannot be 7`},
+		{"booked ticket capacity to none", 0, func(e *Event) { e.Tickets[1].Capacity = 0 }, ""},
+		{"booked ticket label", 0, func(e *Event) { e.Tickets[1].Label = "Anyone" }, ""},
+		{"unbooked ticket price, someone waiting", 1, func(e *Event) { e.Tickets[0].PricePence = 100 }, `price of ticket "member" cannot change from £95 to £1: 1 person is on the waiting list`},
+		{"unbooked ticket removed, people waiting", 3, func(e *Event) { e.Tickets = e.Tickets[1:] }, `ticket "member" cannot be removed: 3 people are on the waiting list`},
+		{"booked ticket removed, people waiting", 3, func(e *Event) { e.Tickets = e.Tickets[:1] }, `ticket "non-member" cannot be removed: 8 places are booked on it`},
+		{"unbooked ticket label, people waiting", 3, func(e *Event) { e.Tickets[0].Label = "Members" }, ""},
+		{"unbooked ticket capacity, people waiting", 3, func(e *Event) { e.Tickets[0].Capacity = 2 }, ""},
+		{"ticket added, people waiting", 3, func(e *Event) { e.Tickets = append(e.Tickets, Ticket{ID: "speaker", Label: "Speaker"}) }, ""},
 	}
 	for _, c := range cases {
-		updated := with2(old, c.change)
-		got := PatchConflict(old, updated)
+		before := with2(old, func(e *Event) { e.Waiting = c.waiting })
+		updated := with2(before, c.change)
+		got := PatchConflict(before, updated)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("PatchConflict(%s) = %q; want %q", c.name, got, c.want)
 		}
