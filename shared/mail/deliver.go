@@ -58,6 +58,18 @@ const (
 	// recordTimeout bounds recording an outcome, which goes on after the caller's context
 	// has ended: a mail SES took must be recorded as sent, not left to become uncertain.
 	recordTimeout = 10 * time.Second
+
+	// InlineSendTimeout bounds the SES call of a mail Deliver sends. Deliver runs inside
+	// the API functions, whose Lambda timeout is 10 seconds: with recordMargin, it needs 7 of
+	// them left, which a booking request has (its transaction takes milliseconds).
+	InlineSendTimeout = 5 * time.Second
+	// SweepSendTimeout bounds the SES call of each mail Sweep sends (SES answers in well
+	// under a second; a call that takes this long is not going to be answered). Sweep runs
+	// in functions with a minute or more: it starts a mail only with 12 seconds left.
+	SweepSendTimeout = 10 * time.Second
+	// recordMargin is the time a sender keeps, besides the SES call's timeout, for claiming
+	// the mail before it and recording the outcome after it (one or two DynamoDB writes).
+	recordMargin = 2 * time.Second
 )
 
 // Outcome errors of Deliver. Deliver's errors carry the mail's ID and an error code, never an
@@ -98,9 +110,24 @@ const (
 )
 
 // Deliver sends the outbox mail with id, if it can claim it at now (pending and due): claim
-// (lease Lease), SendRaw, then record the outcome. It returns nil when the mail was sent or
-// was not this call's to send (sent already, claimed by another sender, not due yet). When
-// SES does not take it, the error wraps:
+// (lease Lease), SendRaw, then record the outcome. It is the inline send, right after the
+// write that recorded the mail; Sweep sends whatever is left. It returns nil when the mail
+// was sent or was not this call's to send (sent already, claimed by another sender, not due
+// yet), and also when ctx's deadline is less than InlineSendTimeout plus recordMargin (7 s)
+// away: then it does not claim the mail at all, and leaves it pending for the next Sweep
+// (within a minute). A claim cut short by the end of the function (a Lambda invocation
+// frozen or stopped at its deadline) would leave the mail claimed, and so Uncertain and never
+// sent: Deliver claims only what it has the time to send and record. An API function
+// (10 s Lambda timeout; Lambda's ctx has that deadline, as the local stack's does) has about
+// 9.9 s left when a booking's transaction is done, so the booking's mail goes at once;
+// without a deadline (tests, scripts) Deliver always claims.
+//
+// The SES call has its own timeout, InlineSendTimeout, and is not cut short by ctx: once a
+// mail is claimed, a send stopped half way could not tell whether SES took it (the mail would
+// be Uncertain), and the deadline check above leaves the time for it. A call that times out
+// after its request was sent is ErrOutcomeUnknown like any other call that got no answer.
+//
+// When SES does not take it, the error wraps:
 //
 //   - ErrRetryLater for a temporary error (Temporary): pending again after RetryDelay; after
 //     MaxAttempts attempts it fails instead (ErrRejected);
@@ -111,11 +138,16 @@ const (
 // Any other error is the outbox's. Deliver never sends a mail it did not claim. Once SES has
 // answered, the outcome is recorded even if ctx ends meanwhile.
 func Deliver(ctx context.Context, ob Outbox, s Sender, id string, now time.Time) error {
-	_, err := deliver(ctx, ob, s, id, now)
+	_, err := deliver(ctx, ob, s, id, now, InlineSendTimeout)
 	return err
 }
 
-func deliver(ctx context.Context, ob Outbox, s Sender, id string, now time.Time) (outcome, error) {
+// deliver is Deliver with the SES call's timeout (InlineSendTimeout or SweepSendTimeout); it
+// claims nothing unless ctx leaves sendTimeout + recordMargin.
+func deliver(ctx context.Context, ob Outbox, s Sender, id string, now time.Time, sendTimeout time.Duration) (outcome, error) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < sendTimeout+recordMargin {
+		return notClaimed, nil
+	}
 	m, ok, err := ob.ClaimMail(ctx, id, now, Lease)
 	if err != nil {
 		return notClaimed, fmt.Errorf("claim mail %s: %w", id, err)
@@ -139,7 +171,9 @@ func deliver(ctx context.Context, ob Outbox, s Sender, id string, now time.Time)
 		return retried, fmt.Errorf("mail %s not sent: %w: %w", id, ErrRetryLater, ctx.Err())
 	}
 
-	messageID, sendErr := s.SendRaw(ctx, m.From, m.To, m.Raw)
+	send, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	messageID, sendErr := s.SendRaw(send, m.From, m.To, m.Raw)
+	cancelSend()
 	if sendErr == nil {
 		if err := ob.MarkMailSent(record, m, messageID, now); err != nil {
 			return sent, fmt.Errorf("mail %s was sent but is not recorded as sent: %w", id, err)

@@ -141,8 +141,9 @@ type fakeSender struct {
 	mu    sync.Mutex
 	err   error
 	sends []fakeSend
-	// during, if set, runs inside SendRaw (to cancel a context, say).
-	during func()
+	// during, if set, runs inside SendRaw with SendRaw's context (to cancel the caller's
+	// context, say, or to look at SendRaw's).
+	during func(ctx context.Context)
 }
 
 type fakeSend struct {
@@ -152,9 +153,9 @@ type fakeSend struct {
 	at   time.Time
 }
 
-func (s *fakeSender) SendRaw(_ context.Context, from string, to []string, raw []byte) (string, error) {
+func (s *fakeSender) SendRaw(ctx context.Context, from string, to []string, raw []byte) (string, error) {
 	if s.during != nil {
-		s.during()
+		s.during(ctx)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -326,12 +327,104 @@ func TestDeliverRecordsAfterContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &fakeSender{during: cancel} // the caller gives up while SES is accepting the mail
+	var sendErr error
+	s := &fakeSender{during: func(send context.Context) {
+		cancel() // the caller gives up while SES is accepting the mail
+		sendErr = send.Err()
+	}}
 	if err := mail.Deliver(ctx, ob, s, "m1", t0); err != nil {
 		t.Fatalf("Deliver = %v; want nil", err)
 	}
+	if sendErr != nil {
+		t.Errorf("the SES call's context ended (%v) with the caller's; want it to go on (its own timeout)", sendErr)
+	}
 	if got := ob.get(t, "m1"); got.Status != mail.Sent {
 		t.Errorf("status = %s; want sent (recorded although the caller's context ended)", got.Status)
+	}
+}
+
+// TestDeliverNeedsTimeToSend: Deliver claims a mail only when its context leaves the time to
+// send it (InlineSendTimeout) and record the outcome (2 s); otherwise it leaves it pending,
+// untouched, for the sweep.
+func TestDeliverNeedsTimeToSend(t *testing.T) {
+	tests := []struct {
+		name       string
+		deadline   time.Duration // from now; 0 for none
+		wantStatus string
+	}{
+		{"no deadline (tests, scripts)", 0, mail.Sent},
+		{"a booking request: 9.9 s of its 10 s left", 9900 * time.Millisecond, mail.Sent},
+		{"time to send and record", mail.InlineSendTimeout + 3*time.Second, mail.Sent},
+		{"time to send but not to record", mail.InlineSendTimeout + time.Second, mail.Pending},
+		{"less than the send's timeout", mail.InlineSendTimeout - time.Second, mail.Pending},
+		{"deadline passed", -time.Second, mail.Pending},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ob := newMemOutbox()
+			if _, err := ob.PutMail(context.Background(), testMail("m1"), t0); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tc.deadline != 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, time.Now().Add(tc.deadline))
+				defer cancel()
+			}
+			s := &fakeSender{}
+			if err := mail.Deliver(ctx, ob, s, "m1", t0); err != nil {
+				t.Fatalf("Deliver with the deadline %v away = %v; want nil", tc.deadline, err)
+			}
+			got := ob.get(t, "m1")
+			if got.Status != tc.wantStatus {
+				t.Errorf("Deliver with the deadline %v away left the mail %s; want %s", tc.deadline, got.Status, tc.wantStatus)
+			}
+			if tc.wantStatus == mail.Pending && (s.count() != 0 || ob.claims != 0 || got.Attempts != 0 || !got.NextAttemptAt.Equal(t0)) {
+				t.Errorf("%d sends, %d claims, attempts %d, due %v; want the mail untouched, due at once", s.count(), ob.claims, got.Attempts, got.NextAttemptAt)
+			}
+		})
+	}
+}
+
+// TestSendTimeouts: the SES call gets a context of its own, InlineSendTimeout from Deliver
+// and SweepSendTimeout from Sweep, well inside the lease (a claimed mail is recorded by its
+// sender, not found by a sweep after its lease).
+func TestSendTimeouts(t *testing.T) {
+	if mail.InlineSendTimeout >= mail.SweepSendTimeout || mail.SweepSendTimeout+2*time.Second > mail.Lease/4 {
+		t.Errorf("InlineSendTimeout %v, SweepSendTimeout %v, Lease %v; want inline < sweep, and sweep + 2 s well inside the lease",
+			mail.InlineSendTimeout, mail.SweepSendTimeout, mail.Lease)
+	}
+	tests := []struct {
+		name string
+		send func(ctx context.Context, ob mail.Outbox, s mail.Sender) error
+		want time.Duration
+	}{
+		{"Deliver", func(ctx context.Context, ob mail.Outbox, s mail.Sender) error {
+			return mail.Deliver(ctx, ob, s, "m1", t0)
+		}, mail.InlineSendTimeout},
+		{"Sweep", func(ctx context.Context, ob mail.Outbox, s mail.Sender) error {
+			_, err := mail.Sweep(ctx, ob, s, mail.SweepOptions{Rate: 1000, Now: func() time.Time { return t0 }})
+			return err
+		}, mail.SweepSendTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ob := newMemOutbox()
+			if _, err := ob.PutMail(context.Background(), testMail("m1"), t0); err != nil {
+				t.Fatal(err)
+			}
+			var deadline time.Time
+			var hasDeadline bool
+			s := &fakeSender{during: func(ctx context.Context) { deadline, hasDeadline = ctx.Deadline() }}
+			before := time.Now()
+			if err := tc.send(context.Background(), ob, s); err != nil {
+				t.Fatalf("%s = %v; want nil", tc.name, err)
+			}
+			after := time.Now()
+			if !hasDeadline || deadline.Before(before.Add(tc.want)) || deadline.After(after.Add(tc.want)) {
+				t.Errorf("%s: the SES call's deadline %v (set: %v); want %v after the call began", tc.name, deadline, hasDeadline, tc.want)
+			}
+		})
 	}
 }
 
@@ -463,31 +556,45 @@ func TestSweepPaces(t *testing.T) {
 }
 
 func TestSweepStopsBeforeDeadline(t *testing.T) {
-	ob := newMemOutbox()
-	for i := range 10 {
-		if _, err := ob.PutMail(context.Background(), testMail(fmt.Sprint("m", i)), t0); err != nil {
-			t.Fatal(err)
-		}
+	tests := []struct {
+		name     string
+		deadline time.Duration
+		want     int // mails sent
+	}{
+		// At one mail a second, each send needs SweepSendTimeout + 2 s left after its pause:
+		// 900 ms over that leaves time for the first only (the second would start a second
+		// later).
+		{"time for one", mail.SweepSendTimeout + 2*time.Second + 900*time.Millisecond, 1},
+		{"time to record but not to send", mail.SweepSendTimeout + time.Second, 0},
+		{"under two seconds", 1500 * time.Millisecond, 0},
 	}
-	// At one mail a second, a deadline 2.5 s away leaves time for one send at most: the
-	// second would start within the 2 s Sweep leaves before a deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
-	defer cancel()
-	s := &fakeSender{}
-	rep, err := mail.Sweep(ctx, ob, s, mail.SweepOptions{Rate: 1, Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatalf("Sweep = %v; want nil (a clean stop)", err)
-	}
-	if ctx.Err() != nil {
-		t.Errorf("Sweep returned after the deadline; want before it")
-	}
-	if rep.Sent > 1 || s.count() != rep.Sent {
-		t.Errorf("Sweep = %+v with %d sends; want at most one", rep, s.count())
-	}
-	for id, m := range ob.mails {
-		if m.Status != mail.Pending && m.Status != mail.Sent {
-			t.Errorf("%s left %s; want pending or sent (nothing claimed and left)", id, m.Status)
-		}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ob := newMemOutbox()
+			for i := range 10 {
+				if _, err := ob.PutMail(context.Background(), testMail(fmt.Sprint("m", i)), t0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tc.deadline)
+			defer cancel()
+			s := &fakeSender{}
+			rep, err := mail.Sweep(ctx, ob, s, mail.SweepOptions{Rate: 1, Now: func() time.Time { return t0 }})
+			if err != nil {
+				t.Fatalf("Sweep = %v; want nil (a clean stop)", err)
+			}
+			if ctx.Err() != nil {
+				t.Errorf("Sweep returned after the deadline; want before it")
+			}
+			if rep.Sent != tc.want || s.count() != tc.want || ob.claims != tc.want {
+				t.Errorf("Sweep = %+v with %d sends and %d claims; want %d of each", rep, s.count(), ob.claims, tc.want)
+			}
+			for id, m := range ob.mails {
+				if m.Status != mail.Pending && m.Status != mail.Sent {
+					t.Errorf("%s left %s; want pending or sent (nothing claimed and left)", id, m.Status)
+				}
+			}
+		})
 	}
 }
 

@@ -13,9 +13,6 @@ import (
 const (
 	// DefaultSweepLimit is how many due mails Sweep reads from the outbox at a time.
 	DefaultSweepLimit = 100
-	// sweepMargin is the time Sweep leaves before its context's deadline: it starts nothing
-	// that could not finish by then, so that a Lambda invocation ends cleanly.
-	sweepMargin = 2 * time.Second
 )
 
 // DefaultMaxRate is the sending rate, in mails a second, of a function whose environment does
@@ -60,11 +57,14 @@ type SweepReport struct {
 	Unknown int `json:"unknown"`
 }
 
-// Sweep attends to every mail that is due in ob: it delivers each pending one (Deliver),
-// at most opts.Rate a second, and marks each one left sending after its lease as Uncertain
-// (a sender died between claim and record, and SES may have taken the mail: it is never
-// sent again). It stops cleanly, returning what it did and no error, when ctx's deadline is
-// less than two seconds away or ctx ends; it returns an error only when the outbox fails.
+// Sweep attends to every mail that is due in ob: it delivers each pending one (as Deliver
+// does, with SweepSendTimeout for the SES call), at most opts.Rate a second, and marks each
+// one left sending after its lease as Uncertain (a sender died between claim and record, and
+// SES may have taken the mail: it is never sent again). It stops cleanly, returning what it
+// did and no error, when ctx ends, when ctx's deadline is less than two seconds away, or
+// when the next mail could not be sent and recorded by then (it starts one only with
+// SweepSendTimeout plus two seconds, 12 s, left after the pause that paces it): what is left
+// waits, pending, for the next Sweep. It returns an error only when the outbox fails.
 // Several Sweeps (and Delivers) may run at once: each mail is sent by whoever claims it.
 func Sweep(ctx context.Context, ob Outbox, s Sender, opts SweepOptions) (SweepReport, error) {
 	now := opts.Now
@@ -105,14 +105,14 @@ func Sweep(ctx context.Context, ob Outbox, s Sender, opts SweepOptions) (SweepRe
 			switch m.Status {
 			case Pending:
 				wait := time.Until(next)
-				if !timeLeft(ctx, wait) {
+				if !timeLeft(ctx, wait+SweepSendTimeout) {
 					return rep, nil
 				}
 				if err := sleep(ctx, wait); err != nil {
 					return rep, nil
 				}
 				next = time.Now().Add(interval)
-				o, err := deliver(ctx, ob, s, m.ID, now())
+				o, err := deliver(ctx, ob, s, m.ID, now(), SweepSendTimeout)
 				rep.count(o)
 				if err != nil && !outcomeErr(err) {
 					return rep, fmt.Errorf("sweep: %w", err)
@@ -150,13 +150,15 @@ func (r *SweepReport) count(o outcome) {
 	}
 }
 
-// timeLeft reports whether ctx leaves time for a wait of d and then one more mail.
+// timeLeft reports whether ctx leaves time for d and then recordMargin, for the outbox
+// writes that follow (d is 0 for a step that only reads and records, such as marking a mail
+// uncertain; the pacing wait and the SES call's timeout for a send).
 func timeLeft(ctx context.Context, d time.Duration) bool {
 	if ctx.Err() != nil {
 		return false
 	}
 	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline) > d+sweepMargin
+	return !ok || time.Until(deadline) > d+recordMargin
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
