@@ -12,7 +12,8 @@ package dynamo
 // (GetItem), ClaimMail and RetryMail (UpdateItem MAIL#<id>), FailMail (PutItem MAIL#<id>),
 // MarkMailUncertain (GetItem, PutItem MAIL#<id>), MarkMailSent (PutItem MAIL#<id>, in a
 // TransactWriteItems with an UpdateItem of the stamped record when there is one), DueMail
-// (Query gsi2 gsi2pk=OUTBOX, gsi2sk ≤ now).
+// (Query gsi2 gsi2pk=OUTBOX, gsi2sk ≤ now), WithdrawMails (DeleteItem MAIL#<id> on
+// condition status = pending).
 //
 // Every status change is conditional on the status it leaves (and ClaimMail on the mail
 // being due), so that of several senders exactly one claims a mail and only it records the
@@ -23,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -323,6 +325,61 @@ func (s *Store) putDone(ctx context.Context, put *types.Put) error {
 		return mail.ErrStale
 	}
 	return err
+}
+
+// WithdrawMails withdraws the mails with ids that are still waiting to be sent (a booking's
+// confirmation or reminder once the booking is cancelled: it carries the joining link), and
+// returns how many it withdrew. Each is a DeleteItem of MAIL#<id> on condition status =
+// pending, a few at a time: a mail that is being sent, was sent, failed or is not recorded
+// is left as it is and not counted (that is not an error), and a sender that has not yet
+// claimed a withdrawn mail finds nothing to claim. The mail's ID is free again afterwards:
+// whoever withdraws a mail must not record it again.
+func (s *Store) WithdrawMails(ctx context.Context, ids []string) (withdrawn int, err error) {
+	cond, err := expression.NewBuilder().WithCondition(expression.Name("status").Equal(expression.Value(mail.Pending))).Build()
+	if err != nil {
+		return 0, fmt.Errorf("withdraw mail: %w", err)
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	todo := make(chan string)
+	for range writers {
+		wg.Go(func() {
+			for id := range todo {
+				_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+					TableName:                 &s.table,
+					Key:                       key(mailPK(id), mailSK),
+					ConditionExpression:       cond.Condition(),
+					ExpressionAttributeNames:  cond.Names(),
+					ExpressionAttributeValues: cond.Values(),
+				})
+				mu.Lock()
+				switch {
+				case err == nil:
+					withdrawn++
+				case !conditionFailed(err):
+					errs = append(errs, fmt.Errorf("withdraw mail %s: %w", id, err))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, id := range ids {
+		select {
+		case todo <- id:
+		case <-ctx.Done():
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("withdraw mail: %w", ctx.Err()))
+			mu.Unlock()
+			break feed
+		}
+	}
+	close(todo)
+	wg.Wait()
+	return withdrawn, errors.Join(errs...)
 }
 
 // dueMailFields are what DueMail reads: everything but the body and the recipients.

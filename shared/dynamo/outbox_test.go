@@ -661,3 +661,62 @@ func TestOutboxSentWhenTheStampIsRefused(t *testing.T) {
 		}
 	})
 }
+
+func TestWithdrawMails(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		put := func(id string) {
+			t.Helper()
+			if _, err := st.PutMail(ctx, outboxMail(t, id), mailT0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// pending, pending after a failed attempt, being sent, sent, failed.
+		for _, id := range []string{"pending", "retrying", "sending", "sent", "failed"} {
+			put(id)
+		}
+		if err := st.RetryMail(ctx, claimMail(t, st, "retrying"), mailT0.Add(time.Minute), "Throttling"); err != nil {
+			t.Fatal(err)
+		}
+		claimMail(t, st, "sending")
+		if err := st.MarkMailSent(ctx, claimMail(t, st, "sent"), "ses-1", mailT0); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FailMail(ctx, claimMail(t, st, "failed"), "MessageRejected", mailT0); err != nil {
+			t.Fatal(err)
+		}
+
+		n, err := st.WithdrawMails(ctx, []string{"pending", "retrying", "sending", "sent", "failed", "unknown"})
+		if err != nil || n != 2 {
+			t.Fatalf("WithdrawMails = %d, %v; want 2 (the pending ones), nil", n, err)
+		}
+		want := map[string]string{"pending": "", "retrying": "", "sending": mail.Sending, "sent": mail.Sent, "failed": mail.Failed}
+		for id, status := range want {
+			m, ok, err := st.MailByID(ctx, id)
+			switch {
+			case err != nil:
+				t.Fatalf("MailByID(%s): %v", id, err)
+			case status == "" && ok:
+				t.Errorf("%s: still recorded (%s); want withdrawn", id, m.Status)
+			case status != "" && (!ok || m.Status != status):
+				t.Errorf("%s: recorded %v, status %s; want %s, untouched", id, ok, m.Status, status)
+			}
+		}
+
+		// A sender that listed a withdrawn mail finds nothing to claim; the rest of the
+		// outbox goes on as before.
+		if _, ok, err := st.ClaimMail(ctx, "pending", mailT0.Add(time.Hour), mail.Lease); ok || err != nil {
+			t.Errorf("ClaimMail(withdrawn) = %v, %v; want not claimable", ok, err)
+		}
+		if got := dueIDs(t, st, mailT0.Add(time.Hour), 10); fmt.Sprint(got) != "[sending:sending]" {
+			t.Errorf("due after withdrawal = %v; want only the mail being sent (its lease over)", got)
+		}
+		if n, err := st.WithdrawMails(ctx, []string{"pending", "retrying"}); err != nil || n != 0 {
+			t.Errorf("WithdrawMails again = %d, %v; want 0, nil", n, err)
+		}
+		if n, err := st.WithdrawMails(ctx, nil); err != nil || n != 0 {
+			t.Errorf("WithdrawMails(none) = %d, %v; want 0, nil", n, err)
+		}
+	})
+}
