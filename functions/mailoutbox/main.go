@@ -1,6 +1,7 @@
 // Command mailoutbox is MailOutboxFunction: on its schedule (every minute) it sends the mail
 // that is due in the outbox, paced to MAIL_MAX_RATE, and marks as uncertain any mail whose
-// sender stopped between claiming and recording it (mail.Sweep), stopping two seconds
+// sender stopped between claiming and recording it (mail.Sweep), starting a send only with
+// 12 seconds left (the SES call's timeout and time to record it) and stopping two seconds
 // before the invocation's deadline. It logs counts, never addresses.
 package main
 

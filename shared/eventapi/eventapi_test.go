@@ -431,3 +431,31 @@ func TestReviewFixes(t *testing.T) {
 		t.Errorf("cancel an ended event = %d %s; want 409", r.StatusCode, r.Body)
 	}
 }
+
+func TestCancelWithdrawsPendingReminder(t *testing.T) {
+	e := newEnv(t)
+	ev := e.createEvent(t, nil)
+	b := decode[eventapi.BookingResponse](t, e.book(t, ev.ID, person(1, "free"), nil)).Booking
+	token := e.tokenFor(t, "person1@example.org")
+
+	// A reminder recorded but not sent yet (as in the minutes the reminders take to drain).
+	full, _, err := e.store.EventByID(context.Background(), ev.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	booking, _, err := e.store.Booking(context.Background(), ev.ID, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := eventmail.Renderer{From: "events@example.org", SiteURL: "https://www.example.org"}.Render("reminder", full, booking, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.PutMail(context.Background(), m, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.call(t, e.public, "booking-delete.json", "DELETE /bookings/{token}", map[string]string{"token": token}, "", "", map[string]string{"accept": "application/json"})
+	if _, ok, err := e.store.MailByID(context.Background(), m.ID); err != nil || ok {
+		t.Errorf("reminder after the cancellation: recorded %v, %v; want withdrawn", ok, err)
+	}
+}

@@ -50,6 +50,7 @@ type Store interface {
 	Book(ctx context.Context, ev event.Event, b event.Booking, o event.BookOptions, now time.Time) (event.Booking, bool, error)
 	BookingByToken(ctx context.Context, tokenHash string) (event.Booking, bool, error)
 	CancelBooking(ctx context.Context, eventID, bookingID string, now time.Time, render func(kind string, b event.Booking) (mail.Mail, error)) (event.CancelResult, error)
+	WithdrawMails(ctx context.Context, ids []string) (int, error)
 }
 
 // Renderer renders a mail about a booking (eventmail.Renderer).
@@ -475,6 +476,13 @@ func (a *API) cancel(ctx context.Context, b event.Booking, ev event.Event) (even
 	if err != nil {
 		return event.Booking{}, err
 	}
+	if !res.AlreadyCancelled {
+		// A mail about the place not sent yet (a reminder, which carries the joining link) goes
+		// no further; one being sent or sent stays as it is.
+		if _, err := a.Store.WithdrawMails(ctx, bookingMails(b.ID)); err != nil {
+			a.Log.WarnContext(ctx, "pending mails not withdrawn", "booking", b.ID, "err", err.Error())
+		}
+	}
 	a.deliver(ctx, res.MailIDs...)
 	a.Log.InfoContext(ctx, "booking cancelled", "event", ev.ID, "booking", b.ID, "already", res.AlreadyCancelled, "promoted", len(res.Promoted))
 	return res.Booking, nil
@@ -495,4 +503,15 @@ func (a *API) errorPage(ctx context.Context, err error) httpapi.Response {
 		a.Log.ErrorContext(ctx, "request failed", "err", err.Error())
 	}
 	return messagePage(httpapi.Status(err), "Your booking", apperr.Message(err))
+}
+
+// bookingMails are the outbox IDs of the mails about a place that a cancellation makes wrong
+// to send (WithdrawMails takes back those still pending).
+func bookingMails(bookingID string) []string {
+	kinds := []string{event.MailConfirmation, event.MailWaitlisted, event.MailPromoted, event.MailReminder}
+	ids := make([]string, len(kinds))
+	for i, k := range kinds {
+		ids[i] = event.MailID(k, bookingID)
+	}
+	return ids
 }

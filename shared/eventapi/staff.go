@@ -25,6 +25,10 @@ import (
 //	POST  /staff/events/{id}/cancel          cancel it: bookings close, every attendee is emailed once
 //	GET   /staff/events/{id}/bookings        its bookings as JSON, or ?format=csv for a spreadsheet
 
+// eventReminderWindow is how long before its start an event may have reminders waiting in
+// the outbox: ReminderLead, and an hour for the run that records them.
+const eventReminderWindow = ReminderLead + time.Hour
+
 // maxEventBody bounds a staff event body: a 20,000-byte description, escaped, and the rest.
 const maxEventBody = 64 << 10
 
@@ -38,6 +42,7 @@ type StaffStore interface {
 	Bookings(ctx context.Context, eventID string) ([]event.Booking, error)
 	Promote(ctx context.Context, eventID string, now time.Time, render func(kind string, b event.Booking) (mail.Mail, error)) ([]event.Booking, []string, error)
 	CancelEventMails(ctx context.Context, eventID string, now time.Time, render func(kind string, b event.Booking) (mail.Mail, error)) ([]string, error)
+	WithdrawMails(ctx context.Context, ids []string) (int, error)
 }
 
 // StaffDeps are the staff routes' dependencies. RenderMarkdown renders and sanitises an event's
@@ -280,8 +285,22 @@ func (a *staffAPI) cancel(ctx context.Context, req httpapi.Request) (httpapi.Res
 	if err != nil {
 		return httpapi.Response{}, err
 	}
+	// Reminders are recorded in the 24 hours before the start: take back those not sent yet.
+	if now.After(ev.StartsAt.Add(-eventReminderWindow)) {
+		bookings, err := a.Store.Bookings(ctx, ev.ID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		ids := make([]string, 0, len(bookings))
+		for _, b := range bookings {
+			ids = append(ids, event.MailID(event.MailReminder, b.ID))
+		}
+		if _, err := a.Store.WithdrawMails(ctx, ids); err != nil {
+			return httpapi.Response{}, err
+		}
+	}
 	// Recorded on every call, not only the first: a cancel that failed half-way mails the rest
-	// when retried, and those already recorded are not recorded again.
+	// when retried, and those already recorded (or sent) are not recorded again.
 	ids, err := a.Store.CancelEventMails(ctx, ev.ID, now, func(kind string, b event.Booking) (mail.Mail, error) {
 		return a.Mail.Render(kind, ev, b, now)
 	})
