@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -30,8 +29,7 @@ func main() {
 func run(ctx context.Context, getenv func(string) string) error {
 	env := config.New(getenv)
 	table := env.Required("TABLE_NAME")
-	sender := env.Required("SENDER_ADDRESS")
-	site := strings.TrimRight(env.Required("SITE_URL"), "/")
+	mails := eventmail.FromEnv(env)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -45,7 +43,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Store:  store,
 		Outbox: store,
 		Sender: mail.NewSES(getenv),
-		Mail:   eventmail.Renderer{From: sender, SiteURL: site},
+		Mail:   mails,
 		Rate:   rate,
 		Log:    log,
 	}

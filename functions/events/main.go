@@ -8,7 +8,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -29,8 +28,7 @@ func main() {
 func run(ctx context.Context, getenv func(string) string) error {
 	env := config.New(getenv)
 	table := env.Required("TABLE_NAME")
-	sender := env.Required("SENDER_ADDRESS")
-	site := strings.TrimRight(env.Required("SITE_URL"), "/")
+	mails := eventmail.FromEnv(env)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -40,8 +38,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Store:   store,
 		Outbox:  store,
 		Sender:  mail.NewSES(getenv),
-		Mail:    eventmail.Renderer{From: sender, SiteURL: site},
-		SiteURL: site,
+		Mail:    mails,
+		SiteURL: mails.SiteURL,
 		Log:     log,
 	})
 	lambda.StartWithOptions(api.Serve, lambda.WithContext(ctx))

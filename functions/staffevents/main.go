@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -29,8 +28,7 @@ func main() {
 func run(ctx context.Context, getenv func(string) string) error {
 	env := config.New(getenv)
 	table := env.Required("TABLE_NAME")
-	sender := env.Required("SENDER_ADDRESS")
-	site := strings.TrimRight(env.Required("SITE_URL"), "/")
+	mails := eventmail.FromEnv(env)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -40,7 +38,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		Store:  store,
 		Outbox: store,
 		Sender: mail.NewSES(getenv),
-		Mail:   eventmail.Renderer{From: sender, SiteURL: site},
+		Mail:   mails,
 		RenderMarkdown: func(md []byte) (string, error) {
 			h, _, err := markdown.Render(md)
 			return h, err

@@ -62,9 +62,9 @@ func ParseQuery(v url.Values) (Query, error) {
 		var err error
 		switch key {
 		case paramTheme:
-			q.Themes, err = terms(vals, "theme", LookupTheme, SortThemes)
+			q.Themes, err = Terms(vals, "theme", LookupTheme, SortThemes)
 		case paramRegion:
-			q.Regions, err = terms(vals, "region", LookupRegion, SortRegions)
+			q.Regions, err = Terms(vals, "region", LookupRegion, SortRegions)
 		case paramOrganisation:
 			q.Organisations, err = organisations(vals)
 		case paramText, paramPage, paramPerPage:
@@ -113,10 +113,11 @@ func (q *Query) single(key string, vals []string) error {
 	return nil
 }
 
-// terms turns the values of a vocabulary parameter into slugs in vocabulary order. A value may
+// Terms turns the values of a vocabulary parameter into slugs in vocabulary order (the
+// events list reads its theme and region parameters the same way). A value may
 // hold several terms separated by commas; a label that itself holds a comma ("Attitudes,
 // thinking and behaviour") is recognised whole first.
-func terms(vals []string, noun string, lookup func(string) (string, bool), sort func([]string) []string) ([]string, error) {
+func Terms(vals []string, noun string, lookup func(string) (string, bool), sort func([]string) []string) ([]string, error) {
 	var slugs []string
 	for _, v := range vals {
 		if slug, ok := lookup(v); ok {

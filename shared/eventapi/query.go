@@ -64,9 +64,9 @@ func ParseListQuery(v url.Values) (ListQuery, error) {
 		case "type":
 			q.Types, err = eventTypes(vals)
 		case "theme":
-			q.Themes, err = terms(vals, "theme", casestudy.LookupTheme, casestudy.SortThemes)
+			q.Themes, err = casestudy.Terms(vals, "theme", casestudy.LookupTheme, casestudy.SortThemes)
 		case "region":
-			q.Regions, err = terms(vals, "region", casestudy.LookupRegion, casestudy.SortRegions)
+			q.Regions, err = casestudy.Terms(vals, "region", casestudy.LookupRegion, casestudy.SortRegions)
 		case "from", "to", "online", "page", "per_page":
 			err = q.single(key, vals)
 		default:
@@ -143,31 +143,6 @@ func eventTypes(vals []string) ([]string, error) {
 		}
 	}
 	return types, nil
-}
-
-// terms turns vocabulary values (slugs or labels, comma-separated) into slugs.
-func terms(vals []string, noun string, lookup func(string) (string, bool), sort func([]string) []string) ([]string, error) {
-	var slugs []string
-	for _, v := range vals {
-		if slug, ok := lookup(v); ok {
-			slugs = append(slugs, slug)
-			continue
-		}
-		for item := range strings.SplitSeq(v, ",") {
-			if strings.TrimSpace(item) == "" {
-				continue
-			}
-			slug, ok := lookup(item)
-			if !ok {
-				return nil, apperr.Errorf(apperr.Invalid, "unknown %s %s", noun, quote(strings.TrimSpace(item)))
-			}
-			slugs = append(slugs, slug)
-		}
-	}
-	if len(slugs) == 0 {
-		return nil, nil
-	}
-	return slices.Compact(sort(slugs)), nil
 }
 
 // Matches reports whether ev is selected by q (its dates, type, themes, regions, online).

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"sectorhub/shared/config"
 	"sectorhub/shared/event"
 	"sectorhub/shared/mail"
 )
@@ -24,6 +25,12 @@ import (
 type Renderer struct {
 	From    string // the sender (SENDER_ADDRESS), e.g. "Events <events@example.org>"
 	SiteURL string // the site's base URL (SITE_URL), without a trailing slash
+}
+
+// FromEnv returns the renderer a function's environment configures: SENDER_ADDRESS and
+// SITE_URL (its trailing slash dropped), each recorded as missing in env when unset.
+func FromEnv(env *config.Env) Renderer {
+	return Renderer{From: env.Required("SENDER_ADDRESS"), SiteURL: strings.TrimRight(env.Required("SITE_URL"), "/")}
 }
 
 // Render renders the mail of kind (event.MailConfirmation, ...) about booking b at event ev,
