@@ -1,48 +1,230 @@
 // Package dynamoserver is the local stack's embedded DynamoDB-compatible
-// endpoint: minidyn's HTTP server, answering the operations minidyn lacks as
-// DynamoDB answers an operation it does not know.
+// endpoint: DynamoDB's JSON protocol over minidyn's in-memory engine.
+//
+// minidyn's own HTTP server is not used, for two faults that make it answer
+// differently from DynamoDB: its JSON encoding drops an empty list or map
+// ({"L":[]}, {"M":{}} come back as {}, which the SDK reads as no value), and
+// a cancelled TransactWriteItems restores a copy of every table it touched in
+// which every empty list or map has lost its type, after which each Query on
+// the table fails. Here the engine's answers are encoded with their types, and
+// transactions are carried out one action at a time under a lock (see
+// transactWriteItems), so that a cancelled one puts back exactly what it
+// changed.
 package dynamoserver
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	minidyn "github.com/truora/minidyn/server"
 )
 
 // New returns a DynamoDB JSON-protocol handler backed by a new, empty
-// in-memory minidyn. An operation minidyn does not implement (BatchGetItem,
+// in-memory minidyn. It answers CreateTable, UpdateTable, DeleteTable,
+// DescribeTable, PutItem, UpdateItem, DeleteItem, GetItem, Query, Scan,
+// BatchWriteItem and TransactWriteItems. Any other operation (BatchGetItem,
 // TransactGetItems, UpdateTimeToLive, ...) gets a JSON
-// UnknownOperationException that the SDK decodes, rather than minidyn's
-// plain-text 400 that the SDK reports as a deserialization error.
+// UnknownOperationException, as DynamoDB answers an operation it does not
+// know.
+//
+// Requests are isolated from one another: reads (GetItem, Query, Scan) run
+// together, every other operation alone, so a read sees a transaction either
+// wholly applied or not at all.
 func New() http.Handler {
-	srv := minidyn.NewServer()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.ServeHTTP(&operationWriter{ResponseWriter: w}, r)
-	})
+	return &server{db: minidyn.NewClient()}
 }
 
-type operationWriter struct {
-	http.ResponseWriter
-	rewritten bool
+type server struct {
+	mu sync.RWMutex // held shared by reads, exclusively by everything else
+	db *minidyn.Client
 }
 
-func (w *operationWriter) WriteHeader(status int) {
-	if status == http.StatusBadRequest && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
-		w.rewritten = true
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.Header().Del("X-Content-Type-Options")
-		w.ResponseWriter.WriteHeader(status)
-		_, _ = io.WriteString(w.ResponseWriter, `{"__type":"com.amazonaws.dynamodb.v20120810#UnknownOperationException","message":"the embedded DynamoDB (minidyn) does not implement this operation"}`)
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	w.ResponseWriter.WriteHeader(status)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, &apiError{Type: "SerializationException", Message: err.Error()})
+		return
+	}
+	target := r.Header.Get("X-Amz-Target")
+	op := target[strings.LastIndex(target, ".")+1:]
+	resp, err := s.serve(r.Context(), op, body)
+	if err != nil {
+		e := toAPIError(err)
+		writeJSON(w, e.status(), e)
+		return
+	}
+	write(w, http.StatusOK, resp)
 }
 
-func (w *operationWriter) Write(p []byte) (int, error) {
-	if w.rewritten {
-		return len(p), nil
+const contentType = "application/x-amz-json-1.0"
+
+// serve runs op and encodes its answer, both under the lock: the engine's
+// answers share values with its stored items.
+func (s *server) serve(ctx context.Context, op string, body []byte) ([]byte, error) {
+	switch op {
+	case "GetItem", "Query", "Scan":
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+	default:
+		s.mu.Lock()
+		defer s.mu.Unlock()
 	}
-	return w.ResponseWriter.Write(p)
+	resp, err := s.call(ctx, op, body)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
+}
+
+func (s *server) call(ctx context.Context, op string, body []byte) (any, error) {
+	switch op {
+	case "CreateTable":
+		return run(ctx, body, s.db.CreateTable, asIs)
+	case "UpdateTable":
+		return run(ctx, body, s.db.UpdateTable, asIs)
+	case "DeleteTable":
+		return run(ctx, body, s.db.DeleteTable, asIs)
+	case "DescribeTable":
+		return run(ctx, body, s.db.DescribeTable, asIs)
+	case "PutItem":
+		return run(ctx, body, s.db.PutItem, func(o *minidyn.PutItemOutput) any { return attributesOutput{o.Attributes} })
+	case "UpdateItem":
+		return run(ctx, body, s.db.UpdateItem, func(o *minidyn.UpdateItemOutput) any { return attributesOutput{o.Attributes} })
+	case "DeleteItem":
+		return run(ctx, body, s.db.DeleteItem, func(o *minidyn.DeleteItemOutput) any { return attributesOutput{o.Attributes} })
+	case "GetItem":
+		return run(ctx, body, s.db.GetItem, func(o *minidyn.GetItemOutput) any { return getItemOutput{o.Item} })
+	case "Query":
+		return run(ctx, body, s.db.Query, func(o *minidyn.QueryOutput) any { return newItemsOutput(o.Items, o.Count, o.LastEvaluatedKey) })
+	case "Scan":
+		return run(ctx, body, s.db.Scan, func(o *minidyn.ScanOutput) any { return newItemsOutput(o.Items, o.Count, o.LastEvaluatedKey) })
+	case "BatchWriteItem":
+		// Its only answer with items, UnprocessedItems, is empty: this engine
+		// never throttles.
+		return run(ctx, body, s.db.BatchWriteItem, asIs)
+	case "TransactWriteItems":
+		return run(ctx, body, s.transactWriteItems, asIs)
+	}
+	return nil, &apiError{Type: "UnknownOperationException", Message: "the embedded DynamoDB (minidyn) does not implement this operation"}
+}
+
+// run decodes body as the input of call, calls it and returns its output in
+// the shape wire gives it.
+func run[In, Out any](ctx context.Context, body []byte, call func(context.Context, *In) (Out, error), wire func(Out) any) (any, error) {
+	in := new(In)
+	if err := json.Unmarshal(body, in); err != nil {
+		return nil, &apiError{Type: "SerializationException", Message: err.Error()}
+	}
+	out, err := call(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return wire(out), nil
+}
+
+// asIs is the wire shape of an output that holds no attribute values.
+func asIs[T any](out T) any { return out }
+
+type getItemOutput struct {
+	Item item `json:"Item,omitempty"`
+}
+
+type attributesOutput struct {
+	Attributes item `json:"Attributes,omitempty"`
+}
+
+type itemsOutput struct {
+	Items            []item `json:"Items"`
+	Count            int32  `json:"Count"`
+	LastEvaluatedKey item   `json:"LastEvaluatedKey,omitempty"`
+}
+
+func newItemsOutput(items []map[string]*minidyn.AttributeValue, count int32, last map[string]*minidyn.AttributeValue) itemsOutput {
+	out := itemsOutput{Items: make([]item, len(items)), Count: count, LastEvaluatedKey: last}
+	for i, it := range items {
+		out.Items[i] = it
+	}
+	return out
+}
+
+// apiError is an error answered in DynamoDB's JSON error shape.
+type apiError struct {
+	Type                string               `json:"__type"`
+	Message             string               `json:"message"`
+	Item                item                 `json:"Item,omitempty"`
+	CancellationReasons []cancellationReason `json:"CancellationReasons,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Type + ": " + e.Message }
+
+// MarshalJSON prefixes the type with DynamoDB's namespace, as DynamoDB does.
+func (e *apiError) MarshalJSON() ([]byte, error) {
+	type plain apiError
+	out := plain(*e)
+	out.Type = "com.amazonaws.dynamodb.v20120810#" + e.Type
+	return json.Marshal(out)
+}
+
+func (e *apiError) status() int {
+	if e.Type == "InternalServerError" {
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+type cancellationReason struct {
+	Code    string `json:"Code"`
+	Message string `json:"Message,omitempty"`
+	Item    item   `json:"Item,omitempty"`
+}
+
+func validationError(msg string) *apiError {
+	return &apiError{Type: "ValidationException", Message: msg}
+}
+
+// toAPIError gives an error of the engine DynamoDB's error shape. An error
+// that is not an API error comes from the expression interpreter, which
+// DynamoDB would answer with a ValidationException.
+func toAPIError(err error) *apiError {
+	if e, ok := errors.AsType[*apiError](err); ok {
+		return e
+	}
+	if e, ok := errors.AsType[*ddbtypes.ConditionalCheckFailedException](err); ok {
+		return &apiError{Type: e.ErrorCode(), Message: e.ErrorMessage(), Item: fromSDK(e.Item)}
+	}
+	if e, ok := errors.AsType[smithy.APIError](err); ok {
+		return &apiError{Type: e.ErrorCode(), Message: e.ErrorMessage()}
+	}
+	return validationError(err.Error())
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	write(w, status, body)
+}
+
+// write answers body with the CRC32 header DynamoDB sends: the SDK checks
+// every answer against it (and logs one without it as corrupt).
+func write(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
