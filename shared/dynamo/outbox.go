@@ -22,6 +22,8 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -147,17 +149,32 @@ func (s *Store) MailByID(ctx context.Context, id string) (m mail.Mail, ok bool, 
 // ClaimMail moves a pending mail that is due to sending until now+lease and returns it
 // (UpdateItem MAIL#<id>, condition status = pending AND next_attempt_at ≤ now; its gsi2sk
 // becomes the end of the lease, when Sweep looks at it again). ok is false when the condition
-// fails: the mail is unknown, not due, or someone else's.
+// fails: the mail is unknown, not due, or someone else's. Each claim writes a random claim ID,
+// so that when the SDK retries a claim whose first attempt was applied but whose answer was
+// lost, the failed retry finds its own claim (a consistent GetItem) and still holds the mail,
+// rather than leaving it claimed by nobody until it turns uncertain.
 func (s *Store) ClaimMail(ctx context.Context, id string, now time.Time, lease time.Duration) (mail.Mail, bool, error) {
 	until := now.Add(lease)
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return mail.Mail{}, false, err
+	}
+	claim := hex.EncodeToString(b[:])
 	up := expression.Set(expression.Name("status"), expression.Value(mail.Sending)).
 		Set(expression.Name("lease_until"), expression.Value(timeKey(until))).
+		Set(expression.Name("claim"), expression.Value(claim)).
 		Set(expression.Name("gsi2sk"), expression.Value(outboxSK(until, id)))
 	cond := expression.Name("status").Equal(expression.Value(mail.Pending)).
 		And(expression.Name("next_attempt_at").LessThanEqual(expression.Value(timeKey(now))))
 	out, err := s.updateMail(ctx, id, up, cond, types.ReturnValueAllNew)
 	if errors.Is(err, mail.ErrStale) {
-		return mail.Mail{}, false, nil
+		// The condition failed: someone else's claim, or this one's, applied by an attempt
+		// whose answer was lost and retried by the SDK. Only the claim ID tells them apart.
+		m, ok, err := s.MailByID(ctx, id)
+		if err != nil || !ok || m.Status != mail.Sending || m.Claim != claim {
+			return mail.Mail{}, false, err
+		}
+		return m, true, nil
 	}
 	if err != nil {
 		return mail.Mail{}, false, fmt.Errorf("claim mail %s: %w", id, err)

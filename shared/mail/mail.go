@@ -47,6 +47,9 @@ type Mail struct {
 	CreatedAt     time.Time `json:"created_at"`
 	NextAttemptAt time.Time `json:"next_attempt_at"`
 	LeaseUntil    time.Time `json:"lease_until,omitzero"`
+	// Claim identifies the claim that holds a sending mail: a claimer whose write was applied
+	// but whose answer was lost (and retried, failing its condition) knows the mail is its own.
+	Claim string `json:"claim,omitempty"`
 	SentAt        time.Time `json:"sent_at,omitzero"`
 	FailedAt      time.Time `json:"failed_at,omitzero"`
 	MessageID     string    `json:"message_id,omitempty"` // SES's

@@ -14,6 +14,7 @@ package dynamoserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"hash/crc32"
@@ -22,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -40,13 +42,26 @@ import (
 // together, every other operation alone, so a read sees a transaction either
 // wholly applied or not at all.
 func New() http.Handler {
-	return &server{db: minidyn.NewClient()}
+	return &server{db: minidyn.NewClient(), tokens: map[string]appliedToken{}}
 }
 
 type server struct {
 	mu sync.RWMutex // held shared by reads, exclusively by everything else
 	db *minidyn.Client
+	// tokens are the ClientRequestTokens of the transactions applied in the last
+	// tokenTTL, with a hash of each request (under mu, written exclusively).
+	tokens map[string]appliedToken
 }
+
+// appliedToken is a transaction applied under a ClientRequestToken.
+type appliedToken struct {
+	request [sha256.Size]byte
+	at      time.Time
+}
+
+// tokenTTL is how long DynamoDB keeps a ClientRequestToken: a repeat within it is answered
+// as the first, without applying the transaction again.
+const tokenTTL = 10 * time.Minute
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -116,7 +131,7 @@ func (s *server) call(ctx context.Context, op string, body []byte) (any, error) 
 		// never throttles.
 		return run(ctx, body, s.db.BatchWriteItem, asIs)
 	case "TransactWriteItems":
-		return run(ctx, body, s.transactWriteItems, asIs)
+		return s.idempotentTransaction(ctx, body)
 	}
 	return nil, &apiError{Type: "UnknownOperationException", Message: "the embedded DynamoDB (minidyn) does not implement this operation"}
 }
@@ -227,4 +242,35 @@ func write(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// idempotentTransaction runs a TransactWriteItems as DynamoDB does with its ClientRequestToken
+// (which the SDK fills in): the same request repeated within tokenTTL of an applied one (the
+// SDK's retry after a lost answer) succeeds without applying it again; the same token with a
+// different request is IdempotentParameterMismatchException.
+func (s *server) idempotentTransaction(ctx context.Context, body []byte) (any, error) {
+	// The request as decoded and encoded again (object keys sorted: the SDK writes maps in
+	// any order), without its token. A body that does not decode fails in run, below.
+	var request map[string]any
+	_ = json.Unmarshal(body, &request)
+	token, _ := request["ClientRequestToken"].(string)
+	delete(request, "ClientRequestToken")
+	canonical, _ := json.Marshal(request)
+	now, sum := time.Now(), sha256.Sum256(canonical)
+	for t, a := range s.tokens {
+		if now.Sub(a.at) > tokenTTL {
+			delete(s.tokens, t)
+		}
+	}
+	if a, ok := s.tokens[token]; ok && token != "" {
+		if a.request != sum {
+			return nil, &apiError{Type: "IdempotentParameterMismatchException", Message: "the ClientRequestToken was used with a different request"}
+		}
+		return &minidyn.TransactWriteItemsOutput{}, nil
+	}
+	out, err := run(ctx, body, s.transactWriteItems, asIs)
+	if err == nil && token != "" {
+		s.tokens[token] = appliedToken{request: sum, at: now}
+	}
+	return out, err
 }

@@ -501,3 +501,39 @@ func BenchmarkTransactWriteItems(b *testing.B) {
 		}
 	}
 }
+
+// TestClientRequestToken: a transaction repeated with its ClientRequestToken (the SDK's retry
+// after a lost answer) succeeds without applying again, as DynamoDB answers it; the token with
+// another request is refused; a new token runs the transaction (and here fails its condition).
+func TestClientRequestToken(t *testing.T) {
+	client := newTable(t)
+	ctx := context.Background()
+	tx := func(token, value string) error {
+		_, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			ClientRequestToken: aws.String(token),
+			TransactItems: []types.TransactWriteItem{{Put: &types.Put{
+				TableName:           aws.String("t"),
+				Item:                with(key("a", "1"), "v", s(value)),
+				ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			}}},
+		})
+		return err
+	}
+	if err := tx("token-1", "first"); err != nil {
+		t.Fatalf("first transaction: %v", err)
+	}
+	if err := tx("token-1", "first"); err != nil {
+		t.Errorf("the same request and token again = %v; want success without applying it again", err)
+	}
+	var mismatch *types.IdempotentParameterMismatchException
+	if err := tx("token-1", "other"); !errors.As(err, &mismatch) {
+		t.Errorf("the token with another request = %v; want IdempotentParameterMismatchException", err)
+	}
+	var cancelled *types.TransactionCanceledException
+	if err := tx("token-2", "first"); !errors.As(err, &cancelled) {
+		t.Errorf("a new token = %v; want the condition to fail (the item exists)", err)
+	}
+	if got := contents(t, client); len(got) != 1 || !strings.Contains(got[0], "first") {
+		t.Errorf("table = %v; want the one item the first transaction put", got)
+	}
+}

@@ -37,8 +37,8 @@ type action struct {
 // shape: ConditionalCheckFailed (with the item when the action asked for it
 // by ReturnValuesOnConditionCheckFailure ALL_OLD) or None. Any other error
 // (a bad expression, a missing table) is answered as itself, also with
-// nothing written. ClientRequestToken is ignored: a repeated request runs
-// again.
+// nothing written. A ClientRequestToken repeated with the same request is
+// answered by idempotentTransaction without running it again.
 func (s *server) transactWriteItems(ctx context.Context, in *minidyn.TransactWriteItemsInput) (*minidyn.TransactWriteItemsOutput, error) {
 	if n := len(in.TransactItems); n == 0 || n > maxTransactItems {
 		return nil, validationError(fmt.Sprintf("transactItems has %d items; it must have 1 to %d", n, maxTransactItems))
