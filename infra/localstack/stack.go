@@ -276,6 +276,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		if err := s.seed(ctx); err != nil {
 			return nil, err
 		}
+		if err := s.seedEvents(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.started = true
 	s.startTimetables()
