@@ -24,7 +24,11 @@
 //   - case studies (before the search, on a small table): 500 synthetic ones published
 //     through the upload path, warm p50/p99 of lists by theme as a ratio to
 //     GET /case-studies/{slug}, and the first list of a warm instance after a publish (it
-//     builds the list's index again).
+//     builds the list's index again);
+//   - events (events.go): warm POST /events/{id}/bookings as a ratio to GET /events/{id} with
+//     32 concurrent clients, and bookings per second sustained into one event on the embedded
+//     DynamoDB and on DynamoDB Local, with the overbookings counted (-only events adds the
+//     events functions' cold start and size).
 package main
 
 import (
@@ -44,6 +48,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"sectorhub/infra/localstack"
 	"sectorhub/infra/localstack/lambdart"
 	"sectorhub/infra/samtemplate"
 	"sectorhub/infra/seed"
@@ -64,16 +69,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := fs.String("root", ".", "repository root (template.yaml)")
 	cold := fs.Int("cold", 25, "cold starts per binary")
 	orgs := fs.Int("orgs", 10000, "organisations in the search and ingest benchmarks")
-	requests := fs.Int("requests", 1000, "warm requests per request in each latency table (search, Open Referral, case studies)")
+	requests := fs.Int("requests", 1000, "warm requests per request in each latency table (search, Open Referral, case studies, events)")
 	searchers := fs.Int("searchers", 32, "concurrent searchers through a publish")
 	stackLog := fs.String("log", "", "write the local stack's log (functions' output, REPORT lines) to this file")
-	only := fs.String("only", "", "run only: cold, size, search, casestudies")
+	only := fs.String("only", "", "run only: cold, size, search, casestudies, events")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	tpl, err := samtemplate.Load(filepath.Join(*root, "template.yaml"))
 	if err != nil {
 		return err
+	}
+	// Parameters without a Default (a deploy asks for them) take the local stack's values, so
+	// that every function's environment resolves.
+	for name, v := range localstack.LocalParameters("http://127.0.0.1:3000") {
+		if _, ok := tpl.Parameters[name]; !ok && tpl.HasParameter(name) {
+			tpl.Parameters[name] = v
+		}
 	}
 	dir, err := os.MkdirTemp("", "sectorhub-bench-")
 	if err != nil {
@@ -115,6 +127,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if err := searchAndIngest(ctx, stdout, b, *orgs, *requests, *searchers); err != nil {
 				return err
 			}
+		}
+	}
+	if *only == "" || *only == "events" {
+		if err := eventsBenchmarks(ctx, stdout, tpl, *root, dir, *cold, *requests, *only == "events", *stackLog); err != nil {
+			return err
 		}
 	}
 	return nil
