@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -171,18 +172,19 @@ type idempotencyItem struct {
 //
 // When E#STATE's condition fails, E#STATE is read (consistent): a draft, cancelled or closed
 // event is event.ErrBookingClosed; a full event or ticket with a waiting list goes to the
-// waiting list; without one, event.ErrSoldOut. The waiting-list transaction is the same with
-// its own E#STATE update (waitlist_seq = p, waiting + 1, on condition waitlist_seq = p-1 and
-// the event still open and still full for the ticket) and Put W#<p>: positions are 1, 2, ...
-// in order of commit, each used once. o.Render is called once the status and position are
-// known (again if they change on a retry).
+// waiting list; without one, event.ErrSoldOut. Joining the waiting list first reserves a
+// place (reserveWaitingPlace: one UpdateItem of E#STATE, waitlist_seq + 1 and waiting + 1, on
+// condition that the event is still open and still full for the ticket), then writes the same
+// transaction without E#STATE and with Put W#<p>: positions are 1, 2, ... in the order the
+// reservations were applied, each used once (a reservation whose booking then fails — the
+// address already booked — leaves its position unused). o.Render is called once the status
+// and position are known (again if they change on a retry).
 //
 // An address already booked is event.ErrAlreadyBooked. An Idempotency-Key already used
 // returns the first response's booking (id, event_id, status, position, ticket,
 // amount_pence, created_at) with replayed true when o.RequestHash matches, and
 // event.ErrIdempotencyKeyReused when it does not. A transaction conflict with another
-// booking, or a waiting-list position taken meanwhile, is retried with backoff, at most
-// writeAttempts times.
+// booking is retried with a short backoff (bookBackoff), at most writeAttempts times.
 func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o event.BookOptions, now time.Time) (booked event.Booking, replayed bool, err error) {
 	if b.ID == "" || b.Token == "" || o.TokenHash == "" || o.Render == nil || b.EventID != ev.ID {
 		return b, false, fmt.Errorf("book event %s: the booking needs an ID, the event's ID, a token and its hash, and a renderer", ev.ID)
@@ -190,21 +192,34 @@ func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o eve
 	b.Mails = nil
 	var (
 		waitlist bool
-		seq      int // waitlist_seq as last read
+		position int // the waiting-list place reserved, once reserved (reserveWaitingPlace)
 		pause    bool
 		m        mail.Mail
 		rendered string // the status and position m was rendered for
 	)
 	for attempt := 0; attempt < writeAttempts; attempt++ {
 		if pause {
-			if err := sleep(ctx, backoff(min(attempt, 7))); err != nil {
+			if err := sleep(ctx, bookBackoff(attempt)); err != nil {
 				return b, false, err
 			}
 		}
 		pause = false
+		if waitlist && position == 0 {
+			p, replay, replayed, err := s.reserveWaitingPlace(ctx, ev.ID, b, o, now)
+			switch {
+			case err != nil:
+				return b, false, err
+			case replayed:
+				return replay, true, nil
+			case p == 0: // the state moved (a place came free, booking closed): decide again
+				waitlist = false
+			default:
+				position = p
+			}
+		}
 		b.Status, b.Position, b.ConfirmedAt = event.BookingConfirmed, 0, now
 		if waitlist {
-			b.Status, b.Position, b.ConfirmedAt = event.BookingWaitlisted, seq+1, time.Time{}
+			b.Status, b.Position, b.ConfirmedAt = event.BookingWaitlisted, position, time.Time{}
 		}
 		if r := fmt.Sprint(b.Status, b.Position); r != rendered {
 			if m, err = o.Render(b); err != nil {
@@ -212,12 +227,19 @@ func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o eve
 			}
 			rendered = r
 		}
-		tx, at, err := s.bookTransaction(ev, b, o, m, now, seq)
+		tx, at, err := s.bookTransaction(ev, b, o, m, now)
 		if err != nil {
 			return b, false, err
 		}
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
 		failed := failedConditions(err)
+		if err != nil && position > 0 && !transactionConflict(err) {
+			// The reserved place is not taken after all: give it back to the count (its
+			// position stays unused).
+			if rerr := s.releaseWaitingPlace(ctx, ev.ID); rerr != nil {
+				return b, false, rerr
+			}
+		}
 		switch {
 		case err == nil:
 			return b, false, nil
@@ -226,17 +248,10 @@ func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o eve
 			if err != nil || ok {
 				return replay, ok, err
 			}
-			pause = true // it expired in between: book afresh
+			pause, position = true, 0 // it expired in between: book afresh
 		case failed[at.lock]:
 			return b, false, event.ErrAlreadyBooked
-		case failed[at.state]:
-			if waitlist {
-				// Most likely someone else took position seq+1: wait, then read afresh (not
-				// the other way round, or the position read is stale by the time it is tried).
-				if err := sleep(ctx, backoff(min(attempt, 7))); err != nil {
-					return b, false, err
-				}
-			}
+		case at.state >= 0 && failed[at.state]:
 			st, ok, err := s.eventState(ctx, ev.ID)
 			if err != nil {
 				return b, false, err
@@ -251,7 +266,7 @@ func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o eve
 			case !st.WaitingList || !st.offers(b.Ticket):
 				return b, false, event.ErrSoldOut
 			default:
-				waitlist, seq = true, st.WaitlistSeq
+				waitlist = true
 			}
 		case len(failed) > 0:
 			return b, false, fmt.Errorf("book event %s: an item that cannot exist yet does (conditions %v failed)", ev.ID, failed)
@@ -264,19 +279,124 @@ func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o eve
 	return b, false, fmt.Errorf("book event %s: gave up after %d attempts (too many concurrent writes)", ev.ID, writeAttempts)
 }
 
+// reserveWaitingPlace takes the next place on the event's waiting list for b: one UpdateItem
+// of E#STATE, `SET waitlist_seq = waitlist_seq + 1, waiting = waiting + 1`, on condition that
+// booking is open, the event has a waiting list and b's ticket, and the event or the ticket is
+// still full; it returns the new waitlist_seq, b's position. Positions are therefore unique and
+// in the order DynamoDB applied the reservations, and concurrent joiners do not undo one
+// another's work (as a condition on the exact waitlist_seq would make them). p is 0 when the
+// condition failed (the caller decides again from the state). A request with an
+// Idempotency-Key already answered, or an address already booked, is found before reserving
+// (replayed, ErrAlreadyBooked), so that a retry does not take a second place; the booking's
+// transaction still checks both, and a place it then does not use is given back
+// (releaseWaitingPlace) and its position left unused.
+func (s *Store) reserveWaitingPlace(ctx context.Context, eventID string, b event.Booking, o event.BookOptions, now time.Time) (p int, replay event.Booking, replayed bool, err error) {
+	if o.IdempotencyKey != "" {
+		if replay, ok, err := s.replay(ctx, eventID, o, now); err != nil || ok {
+			return 0, replay, ok, err
+		}
+	}
+	lock, err := s.getItem(ctx, eventPK(eventID), emailLockPrefix+event.EmailKey(b.Email))
+	if err != nil {
+		return 0, replay, false, err
+	}
+	if lock != nil {
+		return 0, replay, false, event.ErrAlreadyBooked
+	}
+	counter := ticketPath("ticket_confirmed", b.Ticket)
+	full := expression.Name("confirmed").GreaterThanEqual(expression.Name("capacity")).
+		Or(counter.GreaterThanEqual(ticketPath("ticket_capacity", b.Ticket)))
+	up := expression.Set(expression.Name("waitlist_seq"), expression.Name("waitlist_seq").Plus(one)).
+		Set(expression.Name("waiting"), expression.Name("waiting").Plus(one))
+	cond := bookingOpen(now).And(
+		expression.Name("waiting_list").Equal(expression.Value(true)),
+		expression.AttributeExists(counter),
+		full)
+	expr, err := expression.NewBuilder().WithUpdate(up).WithCondition(cond).Build()
+	if err != nil {
+		return 0, replay, false, err
+	}
+	for attempt := 0; attempt < writeAttempts; attempt++ {
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 &s.table,
+			Key:                       key(eventPK(eventID), eventStateSK),
+			UpdateExpression:          expr.Update(),
+			ConditionExpression:       expr.Condition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+			ReturnValues:              types.ReturnValueUpdatedNew,
+		})
+		switch {
+		case err == nil:
+			var seq struct {
+				WaitlistSeq int `json:"waitlist_seq"`
+			}
+			if err := attributevalue.UnmarshalMapWithOptions(out.Attributes, &seq, jsonTagsDecode); err != nil {
+				return 0, replay, false, fmt.Errorf("decode waitlist_seq: %w", err)
+			}
+			return seq.WaitlistSeq, replay, false, nil
+		case conditionFailed(err):
+			return 0, replay, false, nil
+		case transactionConflict(err):
+			if err := sleep(ctx, bookBackoff(attempt)); err != nil {
+				return 0, replay, false, err
+			}
+		default:
+			return 0, replay, false, fmt.Errorf("reserve a waiting-list place at event %s: %w", eventID, err)
+		}
+	}
+	return 0, replay, false, fmt.Errorf("reserve a waiting-list place at event %s: gave up after %d attempts", eventID, writeAttempts)
+}
+
+// releaseWaitingPlace gives back a place reserveWaitingPlace took that the booking did not use
+// (the address was booked, the key replayed): waiting - 1. Its position stays unused.
+func (s *Store) releaseWaitingPlace(ctx context.Context, eventID string) error {
+	expr, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("waiting"), expression.Name("waiting").Minus(one))).Build()
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 &s.table,
+			Key:                       key(eventPK(eventID), eventStateSK),
+			UpdateExpression:          expr.Update(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
+		})
+		if err == nil {
+			return nil
+		}
+		if !transactionConflict(err) || attempt >= writeAttempts {
+			return fmt.Errorf("release a waiting-list place at event %s: %w", eventID, err)
+		}
+		if err := sleep(ctx, bookBackoff(attempt)); err != nil {
+			return err
+		}
+	}
+}
+
+// bookBackoff is the pause before a booking's retry attempt n after a conflict: exponential
+// from 5 ms with full jitter, capped at 200 ms. Bookings into one popular event contend for
+// its E#STATE item; short pauses keep a burst of them moving well inside the API's timeout.
+func bookBackoff(attempt int) time.Duration {
+	d := min(5*time.Millisecond<<min(attempt, 6), 200*time.Millisecond)
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
 // bookPositions are the positions in Book's transaction of the items whose condition decides
 // what a failure means (idem is -1 without an Idempotency-Key).
 type bookPositions struct{ idem, lock, state int }
 
-// bookTransaction returns Book's transaction for b as it stands (confirmed, or waitlisted at
-// position seq+1), the idempotency record and the email lock first: when several conditions
-// fail, they decide (a replay, then an address already booked), whichever server reports
-// which of the failed conditions.
-func (s *Store) bookTransaction(ev event.Event, b event.Booking, o event.BookOptions, m mail.Mail, now time.Time, seq int) ([]types.TransactWriteItem, bookPositions, error) {
+// bookTransaction returns Book's transaction for b as it stands: confirmed (the E#STATE
+// counters in the same transaction, on the capacity conditions), or waitlisted at the position
+// reserveWaitingPlace took (E#STATE is not in it: the reservation counted it). The idempotency
+// record and the email lock come first: when several conditions fail, they decide (a replay,
+// then an address already booked), whichever server reports which of the failed conditions.
+func (s *Store) bookTransaction(ev event.Event, b event.Booking, o event.BookOptions, m mail.Mail, now time.Time) ([]types.TransactWriteItem, bookPositions, error) {
 	pk := eventPK(ev.ID)
 	expires := ev.EndsAt.Add(bookingKeep).Unix()
 	var tx []types.TransactWriteItem
-	at := bookPositions{idem: -1}
+	at := bookPositions{idem: -1, state: -1}
 	if o.IdempotencyKey != "" {
 		item, err := marshalRecord(idempotencyItem{
 			RequestHash: o.RequestHash,
@@ -309,30 +429,18 @@ func (s *Store) bookTransaction(ev event.Event, b event.Booking, o event.BookOpt
 	at.lock = len(tx)
 	tx = append(tx, lock)
 
-	counter := ticketPath("ticket_confirmed", b.Ticket)
-	var up expression.UpdateBuilder
-	var cond expression.ConditionBuilder
 	if b.Status == event.BookingConfirmed {
-		up = expression.Set(expression.Name("confirmed"), expression.Name("confirmed").Plus(one)).
+		counter := ticketPath("ticket_confirmed", b.Ticket)
+		up := expression.Set(expression.Name("confirmed"), expression.Name("confirmed").Plus(one)).
 			Set(counter, counter.Plus(one))
-		cond = bookingOpen(now).And(expression.Name("confirmed").LessThan(expression.Name("capacity")), ticketFits(b.Ticket))
-	} else {
-		full := expression.Name("confirmed").GreaterThanEqual(expression.Name("capacity")).
-			Or(counter.GreaterThanEqual(ticketPath("ticket_capacity", b.Ticket)))
-		up = expression.Set(expression.Name("waitlist_seq"), expression.Value(b.Position)).
-			Set(expression.Name("waiting"), expression.Name("waiting").Plus(one))
-		cond = bookingOpen(now).And(
-			expression.Name("waitlist_seq").Equal(expression.Value(seq)),
-			expression.Name("waiting_list").Equal(expression.Value(true)),
-			expression.AttributeExists(counter),
-			full)
+		cond := bookingOpen(now).And(expression.Name("confirmed").LessThan(expression.Name("capacity")), ticketFits(b.Ticket))
+		state, err := s.txUpdate(pk, eventStateSK, up, &cond)
+		if err != nil {
+			return nil, at, err
+		}
+		at.state = len(tx)
+		tx = append(tx, state)
 	}
-	state, err := s.txUpdate(pk, eventStateSK, up, &cond)
-	if err != nil {
-		return nil, at, err
-	}
-	at.state = len(tx)
-	tx = append(tx, state)
 
 	if b.Status == event.BookingWaitlisted {
 		entry, err := marshalRecord(map[string]any{"booking_id": b.ID, "ticket": b.Ticket, "position": b.Position, "expires_at": expires}, pk, waitSK(b.Position))
