@@ -18,6 +18,7 @@ const (
 	Internal     = "internal"          // anything else; its detail is logged, never shown
 
 	Unsupported = "unsupported_media_type" // the body is not in a format the route takes (JSON)
+	Unavailable = "unavailable"            // too busy to answer in time; the client may retry shortly
 
 	// Conflicts a booking can meet (409), named so a client can tell them apart.
 	BookingClosed = "booking_closed" // the event is past, cancelled, or its booking has closed

@@ -199,6 +199,9 @@ func (s *Store) Book(ctx context.Context, ev event.Event, b event.Booking, o eve
 	)
 	for attempt := 0; attempt < writeAttempts; attempt++ {
 		if pause {
+			if nearDeadline(ctx) {
+				return b, false, event.ErrBusy
+			}
 			if err := sleep(ctx, bookBackoff(attempt)); err != nil {
 				return b, false, err
 			}
@@ -373,6 +376,13 @@ func (s *Store) releaseWaitingPlace(ctx context.Context, eventID string) error {
 			return err
 		}
 	}
+}
+
+// nearDeadline reports whether ctx ends within a second: too soon for another attempt and the
+// answer (a retry at that point would end as the function's timeout, a bare 5xx).
+func nearDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < time.Second
 }
 
 // bookBackoff is the pause before a booking's retry attempt n after a conflict: exponential

@@ -32,3 +32,8 @@ var (
 	// ErrBookingNotFound: the event has no booking with the ID (or the link is not valid).
 	ErrBookingNotFound = &apperr.Error{Code: apperr.NotFound, Message: "no booking was found"}
 )
+
+// ErrBusy is a booking that could not be decided before the request's deadline because many
+// others were being made into the same event at once: nothing was booked; the client may
+// send the same request again (with its Idempotency-Key) in a moment.
+var ErrBusy = &apperr.Error{Code: apperr.Unavailable, Message: "many people are booking this event at this moment; nothing was booked: please try again in a few seconds"}

@@ -40,6 +40,7 @@ var statusOf = map[string]int{
 	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
 	apperr.Internal:     http.StatusInternalServerError,
 	apperr.Unsupported:  http.StatusUnsupportedMediaType,
+	apperr.Unavailable:  http.StatusServiceUnavailable,
 
 	apperr.BookingClosed: http.StatusConflict,
 	apperr.SoldOut:       http.StatusConflict,

@@ -49,12 +49,12 @@ type Mail struct {
 	LeaseUntil    time.Time `json:"lease_until,omitzero"`
 	// Claim identifies the claim that holds a sending mail: a claimer whose write was applied
 	// but whose answer was lost (and retried, failing its condition) knows the mail is its own.
-	Claim string `json:"claim,omitempty"`
-	SentAt        time.Time `json:"sent_at,omitzero"`
-	FailedAt      time.Time `json:"failed_at,omitzero"`
-	MessageID     string    `json:"message_id,omitempty"` // SES's
-	LastError     string    `json:"last_error,omitempty"` // SES's error code; no personal data
-	Stamp         *Stamp    `json:"stamp,omitempty"`
+	Claim     string    `json:"claim,omitempty"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	FailedAt  time.Time `json:"failed_at,omitzero"`
+	MessageID string    `json:"message_id,omitempty"` // SES's
+	LastError string    `json:"last_error,omitempty"` // SES's error code; no personal data
+	Stamp     *Stamp    `json:"stamp,omitempty"`
 }
 
 // Message is a mail to build (Build): a plain-text part, an HTML part (both required: the
