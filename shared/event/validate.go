@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -68,9 +69,13 @@ var (
 	locationFields = []string{"online", "joining_url", "venue", "address", "postcode"}
 	ticketFields   = []string{"id", "label", "price_pence", "members_only", "capacity"}
 
-	ticketID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	// The patterns are compiled when first used, not when a function starts: the public
+	// function links this package but validates no event.
+	ticketID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`) })
 	// postcode is a UK postcode without spaces, upper case (outward code, inward code).
-	postcode = regexp.MustCompile(`^(?:[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}|GIR0AA)$`)
+	postcode = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}|GIR0AA)$`)
+	})
 )
 
 // ParseEvent validates the body of POST /staff/events and returns the event it describes, or
@@ -546,7 +551,7 @@ func joiningURLProblem(s string) string {
 // three characters ("sw1a1aa" → "SW1A 1AA"), and whether s is one.
 func NormalisePostcode(s string) (string, bool) {
 	c := strings.ToUpper(strings.Join(strings.Fields(s), ""))
-	if !postcode.MatchString(c) {
+	if !postcode().MatchString(c) {
 		return "", false
 	}
 	return c[:len(c)-3] + " " + c[len(c)-3:], true
@@ -563,7 +568,7 @@ func (d *decoder) validateTickets(ts []Ticket, capacity int, capacityOK bool) {
 	}
 	for i := range ts {
 		t, p := &ts[i], index("tickets", i)
-		if !ticketID.MatchString(t.ID) {
+		if !ticketID().MatchString(t.ID) {
 			if t.ID == "" {
 				d.add(p+".id", "is required: 1 to 40 lower-case letters, digits and hyphens, starting with a letter or digit")
 			} else {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"sectorhub/shared/event"
 	"sectorhub/shared/httpapi"
@@ -14,7 +15,9 @@ import (
 // The pages people reach from a booking mail: small, accessible HTML (one heading, a plain
 // form, no script, readable without the style sheet), sent with headers that keep the token
 // in the URL to this page: no caching, no referrer, no framing, nothing loaded from elsewhere.
-var pages = template.Must(template.New("page").Parse(`<!doctype html>
+// The template is parsed on first use, not when the function starts.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en-GB">
 <head>
 <meta charset="utf-8">
@@ -53,6 +56,7 @@ button:focus{outline:3px solid #ffbf47;outline-offset:2px}
 </body>
 </html>
 `))
+})
 
 type pageData struct {
 	Title, Message          string
@@ -65,7 +69,7 @@ type pageData struct {
 
 func render(status int, d pageData) httpapi.Response {
 	var buf bytes.Buffer
-	if err := pages.Execute(&buf, d); err != nil {
+	if err := pages().Execute(&buf, d); err != nil {
 		// Only a template bug fails; the template is parsed and tested at build.
 		status = http.StatusInternalServerError
 		buf.Reset()

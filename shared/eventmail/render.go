@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -12,7 +13,9 @@ import (
 // styles only (mail clients drop style sheets), and a presentation table that keeps it to
 // 600 px in clients that ignore max-width. html/template escapes every value, and refuses
 // a URL that is not http(s) in an href.
-var page = template.Must(template.New("page").Funcs(template.FuncMap{"link": link}).Parse(`<!DOCTYPE html>
+// page is parsed when the first mail is rendered, not when a function starts.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{"link": link}).Parse(`<!DOCTYPE html>
 <html lang="en-GB" dir="ltr">
 <head>
 <meta charset="UTF-8">
@@ -54,10 +57,11 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{"link": lin
 </body>
 </html>
 {{define "para"}}{{if .URL}}<p style="margin:0 0 16px;"><a href="{{.URL}}" style="color:#1d4f91;text-decoration:underline;font-weight:bold;">{{.Text}}</a></p>{{else}}<p style="margin:0 0 16px;">{{.Text}}</p>{{end}}{{end}}`))
+})
 
 func renderHTML(c content) (string, error) {
 	var buf bytes.Buffer
-	if err := page.Execute(&buf, c); err != nil {
+	if err := page().Execute(&buf, c); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
