@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"mime"
@@ -11,6 +13,9 @@ import (
 	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,7 +36,7 @@ th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #ddd; 
 </head>
 <body>
 <h1>Local outbox</h1>
-<p>{{len .Messages}} captured message(s), newest first. Nothing here was delivered. <a href="{{.Prefix}}.json">JSON</a></p>
+<p>{{.Total}} captured message(s){{if lt (len .Messages) .Total}}, the newest {{len .Messages}} shown{{end}}, newest first. Nothing here was delivered. <a href="{{.Prefix}}.json">JSON</a> (with ?limit=, ?after=, ?to= and ?fields=)</p>
 <table>
 <thead><tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th></th></tr></thead>
 <tbody>
@@ -59,9 +64,24 @@ type jsonMessage struct {
 	URL          string    `json:"url"`
 }
 
+// listPageSize is how many messages the HTML list shows, newest first.
+const listPageSize = 500
+
+// jsonFields are the fields of a message in the JSON listing, for ?fields=.
+var jsonFields = []string{"id", "received", "action", "source", "destinations", "subject", "text", "html", "raw", "url"}
+
 // Browser returns the pages mounted at prefix (such as "/_local/outbox"): an HTML list of the
-// captured messages at prefix, each raw message at prefix+"/"+id (text/plain), and the list as
-// JSON at prefix+".json" ({"messages": [...]}, newest first) for scripts and tests.
+// newest captured messages at prefix, each raw message at prefix+"/"+id (text/plain), and the
+// list as JSON at prefix+".json" for scripts and tests.
+//
+// The JSON listing is {"messages": [...], "total": n, "next": id}, newest first. Its query
+// parameters, each optional: limit (at most this many messages; all when absent), after (a
+// message ID: only messages older than it, so that "next", the ID of a full page's last message,
+// fetches the next page), to (only messages with this recipient, exactly, ignoring case) and
+// fields (a comma-separated subset of the message fields, such as "id,destinations,subject" to
+// leave out the bodies). "total" counts the messages matching to, before after and limit; "next"
+// is present when messages remain after this page (and limit is not 0). A bad parameter
+// answers 400.
 func (o *Outbox) Browser(prefix string) http.Handler {
 	prefix = strings.TrimSuffix(prefix, "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +97,7 @@ func (o *Outbox) Browser(prefix string) http.Handler {
 		case path == prefix || path == prefix+"/":
 			o.serveList(w, prefix)
 		case path == prefix+".json":
-			o.serveJSON(w, prefix)
+			o.serveJSON(w, r, prefix)
 		case strings.HasPrefix(path, prefix+"/"):
 			m, ok := o.Message(strings.TrimPrefix(path, prefix+"/"))
 			if !ok {
@@ -93,11 +113,13 @@ func (o *Outbox) Browser(prefix string) http.Handler {
 }
 
 func (o *Outbox) serveList(w http.ResponseWriter, prefix string) {
+	page, total, _, _ := o.page(listQuery{limit: listPageSize})
 	var b bytes.Buffer
 	err := listPage.Execute(&b, struct {
 		Prefix   string
-		Messages []Message
-	}{prefix, o.Messages()})
+		Total    int
+		Messages []stored
+	}{prefix, total, page})
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -106,17 +128,129 @@ func (o *Outbox) serveList(w http.ResponseWriter, prefix string) {
 	_, _ = w.Write(b.Bytes())
 }
 
-func (o *Outbox) serveJSON(w http.ResponseWriter, prefix string) {
-	msgs := o.Messages()
+// listQuery selects messages for a listing, newest first.
+type listQuery struct {
+	limit int    // at most this many; no limit when negative
+	after string // only messages older than this one, when set
+	to    string // only messages with this recipient, when set
+}
+
+// page returns the messages q selects (their raw forms still compressed), how many match q.to in
+// all, and the ID to page on from when more remain. ok is false when q.after is not kept.
+func (o *Outbox) page(q listQuery) (page []stored, total int, next string, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	start := len(o.msgs) - 1 // the newest message to consider
+	if q.after != "" {
+		i, found := o.indexLocked(q.after)
+		if !found {
+			return nil, 0, "", false
+		}
+		start = i - 1
+	}
+	for i := len(o.msgs) - 1; i >= 0; i-- {
+		m := &o.msgs[i]
+		if q.to != "" && !m.hasRecipient(q.to) {
+			continue
+		}
+		total++
+		if i > start {
+			continue
+		}
+		if q.limit >= 0 && len(page) == q.limit {
+			if len(page) > 0 {
+				next = page[len(page)-1].ID
+			}
+			continue // still counting total
+		}
+		page = append(page, *m)
+	}
+	return page, total, next, true
+}
+
+// parseListQuery reads the JSON listing's parameters; its error is for the client.
+func parseListQuery(v url.Values) (q listQuery, fields map[string]bool, err error) {
+	for name, vals := range v {
+		switch name {
+		case "limit", "after", "to", "fields":
+		default:
+			return q, nil, fmt.Errorf("unknown parameter %q: use limit, after, to or fields", name)
+		}
+		if len(vals) > 1 {
+			return q, nil, fmt.Errorf("parameter %q given %d times: give it once", name, len(vals))
+		}
+	}
+	q.limit = -1
+	if s, has := v["limit"]; has {
+		n, err := strconv.Atoi(s[0])
+		if err != nil || n < 0 {
+			return q, nil, fmt.Errorf("limit %q: want a whole number, 0 or more", s[0])
+		}
+		q.limit = n
+	}
+	if s, has := v["after"]; has {
+		if s[0] == "" {
+			return q, nil, errors.New("after is empty: want a message ID")
+		}
+		q.after = s[0]
+	}
+	if s, has := v["to"]; has {
+		a, err := mail.ParseAddress(s[0])
+		if err != nil || !strings.EqualFold(a.Address, strings.TrimSpace(s[0])) {
+			return q, nil, errors.New("to: want one bare email address, such as ada@example.org")
+		}
+		q.to = a.Address
+	}
+	if s, has := v["fields"]; has {
+		fields = map[string]bool{}
+		for _, f := range strings.Split(s[0], ",") {
+			f = strings.TrimSpace(f)
+			if !slices.Contains(jsonFields, f) {
+				return q, nil, fmt.Errorf("fields: unknown field %q: want some of %s", f, strings.Join(jsonFields, ","))
+			}
+			fields[f] = true
+		}
+	}
+	return q, fields, nil
+}
+
+func (o *Outbox) serveJSON(w http.ResponseWriter, r *http.Request, prefix string) {
+	q, fields, err := parseListQuery(r.URL.Query())
+	if err != nil {
+		http.Error(w, "outbox.json: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	page, total, next, ok := o.page(q)
+	if !ok {
+		http.Error(w, "outbox.json: after: no such message (it may have been dropped as the outbox filled)", http.StatusBadRequest)
+		return
+	}
+	want := func(f string) bool { return fields == nil || fields[f] }
 	out := struct {
-		Messages []jsonMessage `json:"messages"`
-	}{Messages: make([]jsonMessage, len(msgs))}
-	for i, m := range msgs {
-		text, html := bodies(m.Raw)
-		out.Messages[i] = jsonMessage{
-			ID: m.ID, Received: m.Received, Action: m.Action, Source: m.Source,
-			Destinations: m.Destinations, Subject: m.Subject,
-			Text: text, HTML: html, Raw: string(m.Raw), URL: prefix + "/" + m.ID,
+		Messages []any  `json:"messages"`
+		Total    int    `json:"total"`
+		Next     string `json:"next,omitempty"`
+	}{Messages: make([]any, len(page)), Total: total, Next: next}
+	rr := rawReader{}
+	for i := range page {
+		s := &page[i]
+		var raw []byte
+		var text, html string
+		if want("raw") || want("text") || want("html") {
+			raw = rr.raw(s)
+			if want("text") || want("html") {
+				text, html = bodies(raw)
+			}
+		}
+		jm := jsonMessage{
+			ID: s.ID, Received: s.Received, Action: s.Action, Source: s.Source,
+			Destinations: s.Destinations, Subject: s.Subject,
+			Text: text, HTML: html, Raw: string(raw), URL: prefix + "/" + s.ID,
+		}
+		if fields == nil {
+			out.Messages[i] = jm
+		} else {
+			out.Messages[i] = jm.only(fields)
 		}
 	}
 	body, err := json.Marshal(out)
@@ -126,6 +260,20 @@ func (o *Outbox) serveJSON(w http.ResponseWriter, prefix string) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
+}
+
+// only returns the named fields of m, by their JSON names.
+func (m jsonMessage) only(fields map[string]bool) map[string]any {
+	all := map[string]any{
+		"id": m.ID, "received": m.Received, "action": m.Action, "source": m.Source,
+		"destinations": m.Destinations, "subject": m.Subject,
+		"text": m.Text, "html": m.HTML, "raw": m.Raw, "url": m.URL,
+	}
+	out := make(map[string]any, len(fields))
+	for f := range fields {
+		out[f] = all[f]
+	}
+	return out
 }
 
 // bodies returns the first text/plain and text/html bodies of a message, with their transfer

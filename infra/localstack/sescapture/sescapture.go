@@ -22,19 +22,15 @@ import (
 	"net/mail"
 	"net/textproto"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 const (
 	// namespace is the XML namespace of every SES v1 response.
 	namespace = "http://ses.amazonaws.com/doc/2010-12-01/"
-	// maxMessages is how many messages an Outbox keeps; older ones are dropped.
-	maxMessages = 1000
 	// maxRecipients is SES's limit on destinations per message.
 	maxRecipients = 50
 	// maxMessageBytes is SES's limit on the size of a message (10 MB).
@@ -42,9 +38,6 @@ const (
 	// maxRequestBytes bounds a request: a 10 MB message in base64 (4/3 larger), form-encoded
 	// (its "+" and "/" become three bytes each), plus the other fields.
 	maxRequestBytes = 2*maxMessageBytes + 1<<20
-	// max24HourSend and maxSendRate are the quota GetSendQuota reports: the SES sandbox's.
-	max24HourSend = 200
-	maxSendRate   = 1
 )
 
 // Message is one captured message.
@@ -56,66 +49,6 @@ type Message struct {
 	Destinations []string  // every recipient address (To, Cc and Bcc)
 	Subject      string    // decoded Subject header
 	Raw          []byte    // the RFC 5322 message; callers must not modify it
-}
-
-// Outbox captures the messages sent to its SES endpoint. It is safe for concurrent use and
-// keeps the newest 1000 messages.
-type Outbox struct {
-	mu   sync.Mutex
-	msgs []Message // oldest first
-}
-
-// New returns an empty Outbox.
-func New() *Outbox {
-	return &Outbox{}
-}
-
-// Messages returns the captured messages, newest first.
-func (o *Outbox) Messages() []Message {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make([]Message, len(o.msgs))
-	for i, m := range o.msgs {
-		m.Destinations = slices.Clone(m.Destinations)
-		out[len(o.msgs)-1-i] = m
-	}
-	return out
-}
-
-// Message returns the captured message with the given ID.
-func (o *Outbox) Message(id string) (Message, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, m := range o.msgs {
-		if m.ID == id {
-			m.Destinations = slices.Clone(m.Destinations)
-			return m, true
-		}
-	}
-	return Message{}, false
-}
-
-func (o *Outbox) add(m Message) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.msgs) >= maxMessages {
-		o.msgs = slices.Delete(o.msgs, 0, len(o.msgs)-maxMessages+1)
-	}
-	o.msgs = append(o.msgs, m)
-}
-
-// sentLast24Hours counts recipients of the messages received in the 24 hours before now: SES
-// counts each recipient of a message against the quota.
-func (o *Outbox) sentLast24Hours(now time.Time) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, m := range o.msgs {
-		if now.Sub(m.Received) < 24*time.Hour {
-			n += len(m.Destinations)
-		}
-	}
-	return n
 }
 
 // apiError is an SES error response.
@@ -165,12 +98,7 @@ func (o *Outbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "SendRawEmail":
 		result, err = o.sendRawEmail(r.Form)
 	case "GetSendQuota":
-		result = &sendQuotaResult{
-			XMLName:         xml.Name{Local: "GetSendQuotaResult"},
-			Max24HourSend:   strconv.Itoa(max24HourSend) + ".0",
-			MaxSendRate:     strconv.Itoa(maxSendRate) + ".0",
-			SentLast24Hours: strconv.Itoa(o.sentLast24Hours(time.Now())) + ".0",
-		}
+		result = o.sendQuota()
 	default:
 		err = &apiError{status: http.StatusBadRequest, typ: "Sender", code: "InvalidAction", message: fmt.Sprintf("The action %s is not valid for this web service.", action)}
 	}
@@ -325,7 +253,7 @@ func (o *Outbox) sendEmail(form url.Values) (any, *apiError) {
 	if !hasText && !hasHTML {
 		return nil, rejected("Message body must have Text or Html content.")
 	}
-	now := time.Now().UTC()
+	now := o.now().UTC()
 	id := newMessageID(now)
 	subject := form.Get("Message.Subject.Data")
 	raw, cerr := compose(composition{
@@ -339,10 +267,12 @@ func (o *Outbox) sendEmail(form url.Values) (any, *apiError) {
 	if len(raw) > maxMessageBytes {
 		return nil, rejected("Message length is more than %d bytes long: %d.", maxMessageBytes, len(raw))
 	}
-	o.add(Message{
+	if apiErr := o.add(Message{
 		ID: id, Received: now, Action: "SendEmail", Source: source,
 		Destinations: addressStrings(to, cc, bcc), Subject: subject, Raw: raw,
-	})
+	}); apiErr != nil {
+		return nil, apiErr
+	}
 	return &sendResult{XMLName: xml.Name{Local: "SendEmailResult"}, MessageID: id}, nil
 }
 
@@ -406,12 +336,14 @@ func (o *Outbox) sendRawEmail(form url.Values) (any, *apiError) {
 	if decoded, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
 		subject = decoded
 	}
-	now := time.Now().UTC()
+	now := o.now().UTC()
 	id := newMessageID(now)
-	o.add(Message{
+	if apiErr := o.add(Message{
 		ID: id, Received: now, Action: "SendRawEmail", Source: source,
 		Destinations: addressStrings(destinations), Subject: subject, Raw: raw,
-	})
+	}); apiErr != nil {
+		return nil, apiErr
+	}
 	return &sendResult{XMLName: xml.Name{Local: "SendRawEmailResult"}, MessageID: id}, nil
 }
 

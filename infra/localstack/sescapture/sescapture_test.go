@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -427,29 +426,6 @@ func TestProtocolErrors(t *testing.T) {
 	}
 }
 
-func TestGetSendQuota(t *testing.T) {
-	o := New()
-	client := newClient(t, startServer(t, o))
-	ctx := context.Background()
-	for _, to := range [][]string{{"a@example.org"}, {"b@example.org", "c@example.org"}} {
-		_, err := client.SendEmail(ctx, &ses.SendEmailInput{
-			Source:      aws.String("news@sectorhub.example"),
-			Destination: &types.Destination{ToAddresses: to},
-			Message:     &types.Message{Subject: &types.Content{Data: aws.String("s")}, Body: &types.Body{Text: &types.Content{Data: aws.String("b")}}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	q, err := client.GetSendQuota(ctx, &ses.GetSendQuotaInput{})
-	if err != nil {
-		t.Fatalf("GetSendQuota() error = %v", err)
-	}
-	if q.Max24HourSend != 200 || q.MaxSendRate != 1 || q.SentLast24Hours != 3 {
-		t.Errorf("GetSendQuota() = %v, %v, %v; want 200, 1, 3 (recipients)", q.Max24HourSend, q.MaxSendRate, q.SentLast24Hours)
-	}
-}
-
 func TestConcurrentSends(t *testing.T) {
 	o := New()
 	srv := startServer(t, o)
@@ -483,24 +459,6 @@ func TestConcurrentSends(t *testing.T) {
 	}
 	if got := len(o.Messages()); got != n {
 		t.Errorf("captured %d messages; want %d", got, n)
-	}
-}
-
-func TestOutboxKeepsNewest(t *testing.T) {
-	o := New()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range maxMessages + 5 {
-		o.add(Message{ID: fmt.Sprint(i), Received: start.Add(time.Duration(i) * time.Second)})
-	}
-	msgs := o.Messages()
-	if len(msgs) != maxMessages {
-		t.Fatalf("len(Messages()) = %d; want %d", len(msgs), maxMessages)
-	}
-	if msgs[0].ID != fmt.Sprint(maxMessages+4) || msgs[len(msgs)-1].ID != "5" {
-		t.Errorf("Messages() runs from %s to %s; want %d (newest) to 5", msgs[0].ID, msgs[len(msgs)-1].ID, maxMessages+4)
-	}
-	if _, ok := o.Message("4"); ok {
-		t.Error("Message(\"4\") found; want it dropped as the oldest")
 	}
 }
 
