@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"sectorhub/infra/localstack"
+	"sectorhub/infra/localstack/sescapture"
 	"sectorhub/infra/localstack/staffauth"
 	"sectorhub/infra/samtemplate"
 	"sectorhub/infra/seed"
@@ -53,6 +54,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s3Addr := fs.String("s3-addr", "127.0.0.1:4569", "address of the S3 endpoint")
 	sesAddr := fs.String("ses-addr", "127.0.0.1:4579", "address of the SES endpoint")
 	dynamo := fs.String("dynamodb-endpoint", getenv(envDynamoDBEndpoint), "use this DynamoDB endpoint (e.g. DynamoDB Local at http://127.0.0.1:8000) instead of the embedded one (default $"+envDynamoDBEndpoint+")")
+	sesRate := fs.Int("ses-max-send-rate", 14, "recipients the SES endpoint accepts per second, refusing more with SES's throttling error as SES does (0: no limit)")
+	ses24h := fs.Int("ses-max-24h-send", 50000, "recipients the SES endpoint accepts in any 24 hours, refusing more with SES's daily quota error (0: no limit)")
+	sesKeep := fs.Int("ses-keep", sescapture.DefaultMaxMessages, "messages the outbox keeps; the oldest are dropped")
 	maxInstances := fs.Int("max-instances", 10, "most processes per function under concurrent load")
 	noSeed := fs.Bool("no-seed", false, "do not publish the sample content (infra/seed/uploads) at start")
 	dataDir := fs.String("data-dir", "", "keep the stack's DynamoDB and S3 content in this folder across restarts (saved when the stack stops; restored, instead of seeding, when it starts)")
@@ -67,6 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	sesOpts, err := sesOptions(*sesRate, *ses24h, *sesKeep)
+	if err != nil {
+		return err
 	}
 	root, tmplPath, err := findRoot()
 	if err != nil {
@@ -88,6 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Addr:             *addr,
 		S3Addr:           *s3Addr,
 		SESAddr:          *sesAddr,
+		SES:              sesOpts,
 		DynamoDBEndpoint: *dynamo,
 		Seed:             !*noSeed,
 		DataDir:          *dataDir,
@@ -120,6 +129,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintln(stderr, "stack | stopped")
 	return nil
+}
+
+// sesOptions returns the SES capture's options for the flags --ses-max-send-rate (rate),
+// --ses-max-24h-send (day) and --ses-keep (keep), each 0 or more.
+func sesOptions(rate, day, keep int) (sescapture.Options, error) {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--ses-max-send-rate", rate}, {"--ses-max-24h-send", day}, {"--ses-keep", keep}} {
+		if f.v < 0 {
+			return sescapture.Options{}, fmt.Errorf("%s %d: want 0 or more", f.name, f.v)
+		}
+	}
+	return sescapture.Options{MaxSendRate: rate, Max24HourSend: day, MaxMessages: keep}, nil
 }
 
 // findRoot finds the checkout: the nearest directory at or above the

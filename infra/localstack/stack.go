@@ -47,6 +47,9 @@ type Options struct {
 	Addr    string // HTTP API; "127.0.0.1:3000" when empty
 	S3Addr  string // S3 endpoint; "127.0.0.1:4569" when empty
 	SESAddr string // SES endpoint; "127.0.0.1:4579" when empty
+	// SES configures the SES capture: its sending limits (none when zero; `go run ./infra/local`
+	// sets SES's default production ones) and how many messages it keeps.
+	SES sescapture.Options
 
 	// DynamoDBEndpoint is an existing DynamoDB endpoint (DynamoDB Local, or
 	// any other) to use instead of the embedded one. Either way the functions
@@ -228,7 +231,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := s.newS3(); err != nil {
 		return nil, err
 	}
-	s.outbox = sescapture.New()
+	s.outbox = sescapture.NewWithOptions(opts.SES)
 	s.serve(s.ses, s.outbox)
 
 	for _, fn := range s.tmpl.Functions {
