@@ -48,7 +48,8 @@ type Options struct {
 	S3Addr  string // S3 endpoint; "127.0.0.1:4569" when empty
 	SESAddr string // SES endpoint; "127.0.0.1:4579" when empty
 	// SES configures the SES capture: its sending limits (none when zero; `go run ./infra/local`
-	// sets SES's default production ones) and how many messages it keeps.
+	// sets SES's default production ones) and how many messages it keeps. The limits apply
+	// once Start has seeded, so that the seed's burst of booking mail is not throttled.
 	SES sescapture.Options
 
 	// DynamoDBEndpoint is an existing DynamoDB endpoint (DynamoDB Local, or
@@ -231,7 +232,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err := s.newS3(); err != nil {
 		return nil, err
 	}
-	s.outbox = sescapture.NewWithOptions(opts.SES)
+	unlimited := opts.SES
+	unlimited.MaxSendRate, unlimited.Max24HourSend = 0, 0
+	s.outbox = sescapture.NewWithOptions(unlimited)
 	s.serve(s.ses, s.outbox)
 
 	for _, fn := range s.tmpl.Functions {
@@ -283,6 +286,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return nil, err
 		}
 	}
+	s.outbox.SetLimits(opts.SES.MaxSendRate, opts.SES.Max24HourSend)
 	s.started = true
 	s.startTimetables()
 	return s, nil

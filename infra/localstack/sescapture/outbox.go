@@ -38,7 +38,7 @@ type Options struct {
 // memory; compressing many similar messages together costs less and shrinks them more than
 // compressing each alone.
 type Outbox struct {
-	opts Options
+	opts Options // its limits are guarded by mu
 
 	mu      sync.Mutex
 	msgs    []stored          // oldest first
@@ -101,6 +101,14 @@ func NewWithOptions(opts Options) *Outbox {
 }
 
 func (o *Outbox) now() time.Time { return o.opts.Now() }
+
+// SetLimits changes the sending limits, as Options.MaxSendRate and Options.Max24HourSend
+// describe them. What was accepted before still counts against them.
+func (o *Outbox) SetLimits(maxSendRate, max24HourSend int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.opts.MaxSendRate, o.opts.Max24HourSend = maxSendRate, max24HourSend
+}
 
 // Messages returns the captured messages, newest first.
 func (o *Outbox) Messages() []Message {
@@ -208,13 +216,12 @@ func (o *Outbox) sendQuota() *sendQuotaResult {
 		return strconv.Itoa(n) + ".0"
 	}
 	o.mu.Lock()
-	sent := o.day.count(o.now())
-	o.mu.Unlock()
+	defer o.mu.Unlock()
 	return &sendQuotaResult{
 		XMLName:         xml.Name{Local: "GetSendQuotaResult"},
 		Max24HourSend:   limit(o.opts.Max24HourSend),
 		MaxSendRate:     limit(o.opts.MaxSendRate),
-		SentLast24Hours: strconv.Itoa(sent) + ".0",
+		SentLast24Hours: strconv.Itoa(o.day.count(o.now())) + ".0",
 	}
 }
 

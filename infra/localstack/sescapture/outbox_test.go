@@ -179,6 +179,38 @@ func TestSendLimits(t *testing.T) {
 	}
 }
 
+// TestSetLimits sets limits on an outbox that has been sending without: what it accepted
+// before counts against them.
+func TestSetLimits(t *testing.T) {
+	clock := newFakeClock()
+	o := NewWithOptions(Options{Now: clock.Now})
+	client := newClient(t, startServer(t, o))
+	for range 5 {
+		if err := send(client, 1, false); err != nil {
+			t.Fatalf("send with no limits: %v", err)
+		}
+	}
+	o.SetLimits(3, 6)
+	q, err := client.GetSendQuota(context.Background(), &ses.GetSendQuotaInput{})
+	if err != nil || q.MaxSendRate != 3 || q.Max24HourSend != 6 || q.SentLast24Hours != 5 {
+		t.Errorf("GetSendQuota() = %v, %v, %v, %v; want 3, 6, 5", q.MaxSendRate, q.Max24HourSend, q.SentLast24Hours, err)
+	}
+	steps := []struct {
+		name    string
+		advance time.Duration
+		wantErr string
+	}{
+		{name: "the second holds five", wantErr: "Maximum sending rate exceeded."},
+		{name: "a second on", advance: time.Second},
+		{name: "the day holds six", advance: time.Second, wantErr: "Daily message quota exceeded."},
+	}
+	for _, st := range steps {
+		clock.Advance(st.advance)
+		err := send(client, 1, false)
+		t.Run(st.name, func(t *testing.T) { checkSendError(t, err, st.wantErr) })
+	}
+}
+
 func TestOutboxKeepsNewest(t *testing.T) {
 	tests := []struct {
 		name string
