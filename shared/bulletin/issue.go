@@ -1,0 +1,355 @@
+package bulletin
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"sectorhub/shared/casestudy/markdown"
+	"sectorhub/shared/event"
+	"sectorhub/shared/imports"
+)
+
+// Limits of an issue upload.
+const (
+	// MaxIssueBytes is the largest issue file, front matter and body together (200 KB).
+	MaxIssueBytes = 200 << 10
+	// MaxFrontMatterBytes bounds the front matter, as for a case study.
+	MaxFrontMatterBytes = markdown.MaxFrontMatterBytes
+	// MaxIssueHTML bounds the rendered body, as for a case study.
+	MaxIssueHTML = markdown.MaxHTMLBytes
+	// MaxSendAtPast is how long before the upload a ready issue's send_at may be: the
+	// dispatch sends at once every ready issue whose time has passed, so an older time is
+	// far more likely a copied front matter than an intended send.
+	MaxSendAtPast = 7 * 24 * time.Hour
+	// MaxSendAtAhead is how far after the upload send_at may be.
+	MaxSendAtAhead = 366 * 24 * time.Hour
+)
+
+// IssueZone is the time zone of an issue's default send time.
+const IssueZone = "Europe/London"
+
+// issueFields are the fields of the front matter, in the order messages list them.
+var issueFields = []string{"subject", "preheader", "send_at", "status"}
+
+// Status says whether an issue may be sent.
+type Status string
+
+// Statuses of an issue.
+const (
+	Ready Status = "ready" // to be sent at SendAt
+	Draft Status = "draft" // stored and never sent; a test send may still show it
+)
+
+// Issue is one week's bulletin as uploaded: its own part of the mail. The upcoming events
+// and new case studies are added when it is sent.
+type Issue struct {
+	// ID is the issue's date, YYYY-MM-DD, from its key bulletins/<date>.md.
+	ID        string
+	Subject   string // one line, at most MaxSubject characters
+	Preheader string // one line, at most MaxPreheader characters; may be ""
+	// SendAt is when the dispatch may send it: the front matter's send_at, or 12:00 in
+	// London on the issue's date.
+	SendAt time.Time
+	Status Status
+	HTML   string // the body rendered and sanitised by markdown.Render
+	Text   string // the body's plain text, words separated by single spaces
+}
+
+// IssueResult is what ParseIssue found in an upload.
+type IssueResult struct {
+	Issue    Issue             // meaningful only when Problems is empty
+	Problems []imports.Problem // every problem, in line order; lines are the file's, 0 for the key or the whole file
+}
+
+func (r *IssueResult) problem(line int, field, format string, args ...any) {
+	r.Problems = append(r.Problems, imports.Problem{Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// IssueID returns the date an issue's key names (bulletins/<yyyy-mm-dd>.md), and whether the
+// key is of that form with a date that exists.
+func IssueID(key string) (string, bool) {
+	d, ok := strings.CutPrefix(key, "bulletins/")
+	if d, ok = strings.CutSuffix(d, ".md"); !ok || len(d) != len(time.DateOnly) {
+		return "", false
+	}
+	if _, err := time.Parse(time.DateOnly, d); err != nil {
+		return "", false
+	}
+	return d, true
+}
+
+// ParseIssue reads the issue uploaded as key, a UTF-8 Markdown file with YAML front matter
+// between --- lines:
+//
+//	---
+//	subject: Light Lunch: funding news and a new peer mentors guide   # required, one line, ≤ 150
+//	preheader: Three deadlines this month                             # optional, one line, ≤ 200
+//	send_at: 2026-12-01T12:30:00Z                                     # optional, RFC 3339 with offset
+//	status: ready                                                     # required: ready or draft
+//	---
+//	The body in CommonMark with GitHub tables.
+//
+// at most MaxIssueBytes in all. send_at defaults to 12:00 in London on the key's date; a ready
+// issue's send_at may be at most MaxSendAtPast before now, and no send_at more than
+// MaxSendAtAhead after it. Unknown and repeated fields are problems. Every problem found is
+// listed, with the file's line and the field concerned.
+func ParseIssue(key string, data []byte, now time.Time) IssueResult {
+	var r IssueResult
+	id, ok := IssueID(key)
+	if !ok {
+		r.problem(0, "", "an issue is uploaded as bulletins/YYYY-MM-DD.md, named by a date that exists, such as bulletins/2026-12-01.md")
+	}
+	r.Issue.ID = id
+	if len(data) > MaxIssueBytes {
+		r.problem(0, "", "the file is %d bytes; the limit is %d (200 KB)", len(data), MaxIssueBytes)
+		return r
+	}
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if !utf8.Valid(data) {
+		line := 1 + bytes.Count(data[:invalidUTF8(data)], []byte("\n"))
+		r.problem(line, "", "the file is not UTF-8 text (line %d): save it as UTF-8", line)
+		return r
+	}
+	front, body, bodyLine, ok := split(data)
+	if !ok {
+		r.problem(1, "", "an issue starts with its front matter: a line ---, the fields (subject: …, status: ready), and another line ---")
+		return r
+	}
+	if len(front) > MaxFrontMatterBytes {
+		r.problem(2, "", "the front matter is %d bytes; the limit is %d", len(front), MaxFrontMatterBytes)
+		return r
+	}
+	r.frontMatter(front, id, now)
+	if len(bytes.TrimSpace(body)) == 0 {
+		r.problem(bodyLine, "", "the issue has no text after the front matter")
+	} else {
+		h, plain, err := markdown.Render(body)
+		switch {
+		case err != nil:
+			r.problem(bodyLine, "", "the text could not be read as Markdown: %v", err)
+		case len(h) > MaxIssueHTML:
+			r.problem(bodyLine, "", "the text is too long once rendered as HTML (%d bytes; the limit is %d)", len(h), MaxIssueHTML)
+		case plain == "":
+			r.problem(bodyLine, "", "the issue has no readable text after the front matter")
+		default:
+			r.Issue.HTML, r.Issue.Text = h, plain
+		}
+	}
+	// By line; problems of one line keep the order they were found in.
+	slices.SortStableFunc(r.Problems, func(a, b imports.Problem) int { return a.Line - b.Line })
+	if len(r.Problems) > 0 {
+		r.Issue = Issue{ID: id}
+	}
+	return r
+}
+
+// frontMatter reads the fields of front, the text between the --- lines; YAML's line 1 is
+// the file's line 2.
+func (r *IssueResult) frontMatter(front []byte, id string, now time.Time) {
+	const offset = 1
+	var doc yaml.Node
+	if err := decodeYAML(front, &doc); err != nil {
+		line, msg := yamlError(err)
+		if line > 0 {
+			line += offset
+		}
+		r.problem(line, "", "the front matter is not valid YAML: %s", msg)
+		return
+	}
+	var m *yaml.Node
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		m = doc.Content[0]
+	}
+	if m != nil && m.Kind != yaml.MappingNode {
+		r.problem(m.Line+offset, "", "the front matter must be fields, one a line, such as subject: Light Lunch this week")
+		return
+	}
+	seen := map[string]int{}
+	is := &r.Issue
+	sendAtLine := 0
+	if m != nil {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			line, vline := k.Line+offset, v.Line+offset
+			if k.Kind != yaml.ScalarNode {
+				r.problem(line, "", "a field name must be a word, such as subject")
+				continue
+			}
+			name := k.Value
+			if first, dup := seen[name]; dup {
+				r.problem(line, name, "%s is given twice (first on line %d)", name, first)
+				continue
+			}
+			seen[name] = line
+			if v.Kind == yaml.AliasNode || v.Anchor != "" {
+				r.problem(line, name, "YAML anchors and aliases (& and *) are not allowed")
+				continue
+			}
+			switch name {
+			case "subject":
+				is.Subject = r.text(vline, name, v, MaxSubject)
+			case "preheader":
+				is.Preheader = r.text(vline, name, v, MaxPreheader)
+			case "send_at":
+				if s := r.text(vline, name, v, 40); s != "" {
+					t, err := time.Parse(time.RFC3339, s)
+					if err != nil {
+						r.problem(vline, name, "send_at must be a date and time with its offset from UTC (RFC 3339), such as 2026-12-01T12:00:00Z or 2026-06-02T12:00:00+01:00, not %s", quote(s))
+					} else {
+						is.SendAt, sendAtLine = t, vline
+					}
+				}
+			case "status":
+				switch s := strings.ToLower(r.text(vline, name, v, 20)); s {
+				case "":
+				case string(Ready), string(Draft):
+					is.Status = Status(s)
+				default:
+					r.problem(vline, name, "status must be ready or draft, not %s", quote(s))
+				}
+			default:
+				r.problem(line, name, "unknown field %s; the fields are %s", quote(name), strings.Join(issueFields, ", "))
+			}
+		}
+	}
+	for _, req := range []struct {
+		name  string
+		empty bool
+		how   string
+	}{
+		{"subject", is.Subject == "", "subject: the mail's subject line"},
+		{"status", is.Status == "", "status: ready (to send it) or draft"},
+	} {
+		if !req.empty || r.has(req.name) {
+			continue
+		}
+		if line, ok := seen[req.name]; ok {
+			r.problem(line, req.name, "%s must not be empty", req.name)
+		} else {
+			r.problem(1, req.name, "%s is required (%s)", req.name, req.how)
+		}
+	}
+	what := "send_at"
+	if sendAtLine == 0 {
+		if id == "" || r.has("send_at") {
+			return // no date: the key's problem or send_at's says so
+		}
+		is.SendAt, sendAtLine = defaultSendAt(id), 1
+		what = "the issue's date (at 12:00 London, as no send_at is given)"
+	}
+	switch {
+	case is.SendAt.After(now.Add(MaxSendAtAhead)):
+		r.problem(sendAtLine, "send_at", "%s is more than a year from now", what)
+	case is.Status == Ready && is.SendAt.Before(now.Add(-MaxSendAtPast)):
+		r.problem(sendAtLine, "send_at", "%s is more than 7 days ago, and a ready issue is sent as soon as its time has passed: give a send_at to come, or make it a draft", what)
+	}
+}
+
+// defaultSendAt is 12:00 in London on the date id (YYYY-MM-DD, known to parse).
+func defaultSendAt(id string) time.Time {
+	d, _ := time.Parse(time.DateOnly, id)
+	loc, err := event.LoadZone(IssueZone)
+	if err != nil { // cannot happen: event embeds the zone database
+		loc = time.UTC
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, loc)
+}
+
+// has reports whether a problem was already reported for field.
+func (r *IssueResult) has(field string) bool {
+	return slices.ContainsFunc(r.Problems, func(p imports.Problem) bool { return p.Field == field })
+}
+
+// text returns the value of a text field, trimmed and checked: one line, at most max
+// characters. Null or empty is "".
+func (r *IssueResult) text(line int, field string, v *yaml.Node, max int) string {
+	if v.Kind != yaml.ScalarNode {
+		r.problem(line, field, "%s must be text, not a list or a set of fields", field)
+		return ""
+	}
+	if v.Tag == "!!null" {
+		return ""
+	}
+	s := strings.TrimSpace(v.Value)
+	if msg := lineProblem(s, max); msg != "" {
+		r.problem(line, field, "%s %s", field, msg)
+		return ""
+	}
+	return s
+}
+
+// decodeYAML parses YAML into a node tree, turning a panic of the parser on hostile input into
+// an error.
+func decodeYAML(b []byte, n *yaml.Node) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("yaml: %v", p)
+		}
+	}()
+	return yaml.Unmarshal(b, n)
+}
+
+// yamlError returns the line (within the front matter; 0 if unknown) and message of a YAML error.
+func yamlError(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		num, after, _ := strings.Cut(rest, ":")
+		if n, err := strconv.Atoi(num); err == nil {
+			return n, strings.TrimSpace(after)
+		}
+	}
+	return 0, msg
+}
+
+// split cuts data into the front matter (between the first line, ---, and the next line that
+// is ---) and the body, with the line number the body starts on. Lines may end in CRLF and
+// the --- lines may have trailing spaces.
+func split(data []byte) (front, body []byte, bodyLine int, ok bool) {
+	line, rest, _ := cutLine(data)
+	if !isRule(line) {
+		return nil, nil, 0, false
+	}
+	start := len(data) - len(rest)
+	for n := 2; len(rest) > 0; n++ {
+		at := len(data) - len(rest)
+		line, rest, _ = cutLine(rest)
+		if isRule(line) {
+			return data[start:at], rest, n + 1, true
+		}
+	}
+	return nil, nil, 0, false
+}
+
+func cutLine(b []byte) (line, rest []byte, found bool) {
+	line, rest, found = bytes.Cut(b, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), rest, found
+}
+
+func isRule(line []byte) bool { return string(bytes.TrimRight(line, " \t")) == "---" }
+
+// invalidUTF8 returns the offset of the first byte of data that is not valid UTF-8.
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
+// quote quotes s for a message, shortened if long.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 60 {
+		s = string([]rune(s)[:60]) + "…"
+	}
+	return strconv.Quote(s)
+}
