@@ -76,6 +76,9 @@ func (r *IssueResult) problem(line int, field, format string, args ...any) {
 // key is of that form with a date that exists.
 func IssueID(key string) (string, bool) {
 	d, ok := strings.CutPrefix(key, "bulletins/")
+	if !ok {
+		return "", false
+	}
 	if d, ok = strings.CutSuffix(d, ".md"); !ok || len(d) != len(time.DateOnly) {
 		return "", false
 	}
