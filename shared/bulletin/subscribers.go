@@ -211,29 +211,29 @@ func (p *subscriberParser) row(line int, rec []string) {
 	} else {
 		p.seen[strings.ToLower(s.Email)] = line
 	}
-	for _, f := range []struct {
-		col      int
-		max      int
-		required string
-		to       *string
-	}{
-		{colName, MaxName, "", &s.Name},
-		{colOrganisation, MaxOrganisation, "", &s.Organisation},
-		{colConsentSource, MaxConsentSource, "how the person consented, such as \"sign-up form at the 2024 conference\"", &s.ConsentSource},
-	} {
-		name, v := subscriberColumns[f.col], cells[f.col]
-		if v == "" && f.required != "" {
-			p.add(line, name, "%s is required: %s", name, f.required)
-		} else if msg := lineProblem(v, f.max); msg != "" {
-			p.add(line, name, "%s %s", name, msg)
-		}
-		*f.to = v
-	}
+	s.Name = p.text(line, colName, cells, "")
+	s.Organisation = p.text(line, colOrganisation, cells, "")
 	s.ConsentedAt = p.consentedAt(line, cells[colConsentedAt])
+	s.ConsentSource = p.text(line, colConsentSource, cells, `how the person consented, such as "sign-up form at the 2024 conference"`)
 	if p.res.ProblemTotal == 0 { // a problem anywhere means nothing is kept
 		p.res.Subscribers = append(p.res.Subscribers, s)
 	}
 }
+
+// text checks the text cell of column col: one line, at most 200 characters (MaxName,
+// MaxOrganisation and MaxConsentSource); required says what it is when it may not be empty.
+func (p *subscriberParser) text(line, col int, cells [5]string, required string) string {
+	name, v := subscriberColumns[col], cells[col]
+	if v == "" && required != "" {
+		p.add(line, name, "%s is required: %s", name, required)
+	} else if msg := lineProblem(v, maxText[col]); msg != "" {
+		p.add(line, name, "%s %s", name, msg)
+	}
+	return v
+}
+
+// maxText is the most characters each text column may hold.
+var maxText = [...]int{colName: MaxName, colOrganisation: MaxOrganisation, colConsentSource: MaxConsentSource}
 
 // consentedAt reads the consented_at cell: a date, taken as midnight in London, or an
 // RFC 3339 time; not after now.
