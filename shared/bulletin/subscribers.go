@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"sectorhub/shared/event"
+	"sectorhub/shared/frontmatter"
 	"sectorhub/shared/imports"
 )
 
@@ -94,7 +95,7 @@ func ParseSubscribers(data []byte, now time.Time) SubscribersResult {
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:invalidUTF8(data)], []byte("\n"))
+		line := 1 + bytes.Count(data[:frontmatter.InvalidUTF8(data)], []byte("\n"))
 		p.add(line, "", "the file is not UTF-8 text (line %d): save it as \"CSV UTF-8 (Comma delimited)\"", line)
 		return p.result()
 	}

@@ -30,6 +30,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"sectorhub/shared/casestudy"
+	"sectorhub/shared/frontmatter"
 	"sectorhub/shared/imports"
 )
 
@@ -69,11 +70,11 @@ func Parse(slug string, data []byte) Result {
 	r.Document.Slug = slug
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:invalidUTF8(data)], []byte("\n"))
+		line := 1 + bytes.Count(data[:frontmatter.InvalidUTF8(data)], []byte("\n"))
 		r.problem(line, "", "the file is not UTF-8 text (line %d): save it as UTF-8", line)
 		return r
 	}
-	front, body, bodyLine, ok := split(data)
+	front, body, bodyLine, ok := frontmatter.Split(data)
 	if !ok {
 		r.problem(1, "", "a case study starts with its front matter: a line ---, the fields (title: …, summary: …, published: …, themes: […]), and another line ---")
 		return r
@@ -181,54 +182,13 @@ func nesting(line string) int {
 	}
 }
 
-// invalidUTF8 returns the offset of the first byte of data that is not valid UTF-8.
-func invalidUTF8(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(data)
-}
-
-// split cuts data into the front matter (between the first line, ---, and the next line that
-// is ---) and the body, with the line number the body starts on. Lines may end in CRLF and
-// the --- lines may have trailing spaces.
-func split(data []byte) (front, body []byte, bodyLine int, ok bool) {
-	line, rest, _ := cutLine(data)
-	if !isRule(line) {
-		return nil, nil, 0, false
-	}
-	start := len(data) - len(rest)
-	n := 1
-	for len(rest) > 0 {
-		n++
-		var l []byte
-		at := len(data) - len(rest)
-		l, rest, _ = cutLine(rest)
-		if isRule(l) {
-			return data[start:at], rest, n + 1, true
-		}
-	}
-	return nil, nil, 0, false
-}
-
-func cutLine(b []byte) (line, rest []byte, found bool) {
-	line, rest, found = bytes.Cut(b, []byte("\n"))
-	return bytes.TrimSuffix(line, []byte("\r")), rest, found
-}
-
-func isRule(line []byte) bool { return string(bytes.TrimRight(line, " \t")) == "---" }
-
 // frontMatter reads the fields. YAML line numbers count from the line after the opening ---,
 // which is line 2 of the file.
 func (r *Result) frontMatter(front []byte) {
 	const offset = 1
 	var doc yaml.Node
-	if err := decode(front, &doc); err != nil {
-		line, msg := yamlError(err)
+	if err := frontmatter.Decode(front, &doc); err != nil {
+		line, msg := frontmatter.ErrorLine(err)
 		if line > 0 {
 			line += offset
 		}
@@ -339,29 +299,6 @@ func (r *Result) has(field string) bool {
 		}
 	}
 	return false
-}
-
-// decode parses YAML into a node tree, turning a panic of the parser on hostile input into an
-// error rather than a crashed function.
-func decode(b []byte, n *yaml.Node) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("yaml: %v", p)
-		}
-	}()
-	return yaml.Unmarshal(b, n)
-}
-
-// yamlError returns the line (within the front matter; 0 if unknown) and message of a YAML error.
-func yamlError(err error) (int, string) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		num, after, _ := strings.Cut(rest, ":")
-		if n, err := strconv.Atoi(num); err == nil {
-			return n, strings.TrimSpace(after)
-		}
-	}
-	return 0, msg
 }
 
 // text returns the value of a text field, checked: one line (if oneLine; otherwise its runs
