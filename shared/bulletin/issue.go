@@ -157,22 +157,10 @@ func ParseIssue(key string, data []byte, now time.Time) IssueResult {
 // frontMatter reads the fields of front, the text between the --- lines; YAML's line 1 is
 // the file's line 2.
 func (r *IssueResult) frontMatter(front []byte, id string, now time.Time) {
-	const offset = 1
-	var doc yaml.Node
-	if err := frontmatter.Decode(front, &doc); err != nil {
-		line, msg := frontmatter.ErrorLine(err)
-		if line > 0 {
-			line += offset
-		}
-		r.problem(line, "", "the front matter is not valid YAML: %s", msg)
-		return
-	}
-	var m *yaml.Node
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		m = doc.Content[0]
-	}
-	if m != nil && m.Kind != yaml.MappingNode {
-		r.problem(m.Line+offset, "", "the front matter must be fields, one a line, such as subject: Light Lunch this week")
+	const offset = frontmatter.Offset
+	m, line, problem := frontmatter.Fields(front, "subject: Light Lunch this week")
+	if problem != "" {
+		r.problem(line, "", "%s", problem)
 		return
 	}
 	seen := map[string]int{}

@@ -78,3 +78,28 @@ func InvalidUTF8(data []byte) int {
 	}
 	return len(data)
 }
+
+// Offset is what to add to a line of the front matter's YAML to get the file's line: the
+// YAML starts on line 2, after the opening ---.
+const Offset = 1
+
+// Fields decodes front as YAML that must be a mapping of fields (or empty: nil, no problem).
+// Otherwise it returns the problem's line in the file (0 when unknown) and message; example
+// is a field line to show ("title: Peer mentors on the wing").
+func Fields(front []byte, example string) (m *yaml.Node, line int, problem string) {
+	var doc yaml.Node
+	if err := Decode(front, &doc); err != nil {
+		line, msg := ErrorLine(err)
+		if line > 0 {
+			line += Offset
+		}
+		return nil, line, "the front matter is not valid YAML: " + msg
+	}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		m = doc.Content[0]
+	}
+	if m != nil && m.Kind != yaml.MappingNode {
+		return nil, m.Line + Offset, "the front matter must be fields, one a line, such as " + example
+	}
+	return m, 0, ""
+}

@@ -185,22 +185,10 @@ func nesting(line string) int {
 // frontMatter reads the fields. YAML line numbers count from the line after the opening ---,
 // which is line 2 of the file.
 func (r *Result) frontMatter(front []byte) {
-	const offset = 1
-	var doc yaml.Node
-	if err := frontmatter.Decode(front, &doc); err != nil {
-		line, msg := frontmatter.ErrorLine(err)
-		if line > 0 {
-			line += offset
-		}
-		r.problem(line, "", "the front matter is not valid YAML: %s", msg)
-		return
-	}
-	var m *yaml.Node
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		m = doc.Content[0]
-	}
-	if m != nil && m.Kind != yaml.MappingNode {
-		r.problem(m.Line+offset, "", "the front matter must be fields, one a line, such as title: Peer mentors on the wing")
+	const offset = frontmatter.Offset
+	m, line, problem := frontmatter.Fields(front, "title: Peer mentors on the wing")
+	if problem != "" {
+		r.problem(line, "", "%s", problem)
 		return
 	}
 	seen := map[string]int{}
