@@ -40,19 +40,19 @@ func ParseSubscription(body []byte) (Subscription, []apperr.Problem) {
 	if !json.Valid(body) {
 		return Subscription{}, ps.add("", "the body is not valid JSON: send one JSON object")
 	}
-	if kind(body) != '{' {
-		return Subscription{}, ps.add("", "the body must be a JSON object, not "+kindName(kind(body)))
+	if event.JSONKind(body) != '{' {
+		return Subscription{}, ps.add("", "the body must be a JSON object, not "+event.JSONKindName(event.JSONKind(body)))
 	}
 	members := ps.object(body)
 
 	str := func(name string) string {
 		raw, ok := members[name]
-		if !ok || kind(raw) == 'n' {
+		if !ok || event.JSONKind(raw) == 'n' {
 			return ""
 		}
 		var s string
-		if kind(raw) != '"' || json.Unmarshal(raw, &s) != nil {
-			ps.add(name, "must be a string, not "+kindName(kind(raw)))
+		if event.JSONKind(raw) != '"' || json.Unmarshal(raw, &s) != nil {
+			ps.add(name, "must be a string, not "+event.JSONKindName(event.JSONKind(raw)))
 			return ""
 		}
 		if strings.IndexByte(s, 0) >= 0 {
@@ -80,13 +80,13 @@ func ParseSubscription(body []byte) (Subscription, []apperr.Problem) {
 		*f.to = v
 	}
 	switch raw, ok := members["consent"]; {
-	case !ok || kind(raw) == 'n':
+	case !ok || event.JSONKind(raw) == 'n':
 		ps.add("consent", "is required: true, to agree to receive the bulletin")
-	case kind(raw) == 't':
-	case kind(raw) == 'f':
+	case event.JSONKind(raw) == 't':
+	case event.JSONKind(raw) == 'f':
 		ps.add("consent", "must be true: the bulletin is sent only to people who agree to receive it")
 	default:
-		ps.add("consent", "must be true, not "+kindName(kind(raw)))
+		ps.add("consent", "must be true, not "+event.JSONKindName(event.JSONKind(raw)))
 	}
 	if len(ps) > 0 {
 		slices.SortStableFunc(ps, func(a, b apperr.Problem) int { return rank(a.Field) - rank(b.Field) })
@@ -128,7 +128,7 @@ func (ps *problems) object(body []byte) map[string]json.RawMessage {
 			ps.add("", "the body must be a JSON object")
 			return got
 		}
-		field := keyName(key)
+		field := event.KeyName(key)
 		switch {
 		case seen[key]:
 			ps.add(field, "is given more than once; give each field once")
@@ -155,47 +155,4 @@ func rank(field string) int {
 		return i
 	}
 	return len(subscriptionFields)
-}
-
-// keyName is a key as a problem's field names it: at most 40 characters, control characters
-// replaced, so that a hostile key cannot fill a response or a log.
-func keyName(k string) string {
-	r := []rune(k)
-	if len(r) > 40 {
-		r = append(r[:40], '…')
-	}
-	for i, c := range r {
-		if c < ' ' || c == 0x7f || c >= 0x80 && c < 0xa0 {
-			r[i] = utf8.RuneError
-		}
-	}
-	return string(r)
-}
-
-// kind returns the first byte of a JSON value: '{', '[', '"', 't', 'f', 'n' or a number's.
-func kind(raw []byte) byte {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return 0
-	}
-	return raw[0]
-}
-
-// kindName names the JSON type of a value for messages ("must be a string, not a number").
-func kindName(k byte) string {
-	switch k {
-	case '{':
-		return "an object"
-	case '[':
-		return "a list"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "true or false"
-	case 'n':
-		return "null"
-	case 0:
-		return "nothing"
-	}
-	return "a number"
 }

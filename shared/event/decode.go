@@ -88,11 +88,11 @@ func (d *decoder) body(b []byte) ([]member, bool) {
 // object decodes raw as a JSON object (already known to be valid JSON) and returns its
 // members, reporting repeated keys under path.
 func (d *decoder) object(path string, raw json.RawMessage) ([]member, bool) {
-	if k := kind(raw); k != '{' {
+	if k := JSONKind(raw); k != '{' {
 		if path == "" {
-			d.fail("", "the body must be a JSON object, not %s", kindName(k))
+			d.fail("", "the body must be a JSON object, not %s", JSONKindName(k))
 		} else {
-			d.fail(path, "must be a JSON object, not %s", kindName(k))
+			d.fail(path, "must be a JSON object, not %s", JSONKindName(k))
 		}
 		return nil, false
 	}
@@ -116,7 +116,7 @@ func (d *decoder) object(path string, raw json.RawMessage) ([]member, bool) {
 			return nil, false
 		}
 		if seen[key] {
-			d.add(join(path, keyName(key)), "is given more than once; give each field once")
+			d.add(join(path, KeyName(key)), "is given more than once; give each field once")
 			continue
 		}
 		seen[key] = true
@@ -139,9 +139,9 @@ func (d *decoder) fields(path string, ms []member, known []string, readOnly map[
 		default:
 			i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, m.key) })
 			if i >= 0 {
-				d.add(join(path, keyName(m.key)), "is not a field; did you mean %s? (field names are lower case)", known[i])
+				d.add(join(path, KeyName(m.key)), "is not a field; did you mean %s? (field names are lower case)", known[i])
 			} else {
-				d.add(join(path, keyName(m.key)), "is not a field here; the fields are %s", strings.Join(known, ", "))
+				d.add(join(path, KeyName(m.key)), "is not a field here; the fields are %s", strings.Join(known, ", "))
 			}
 		}
 	}
@@ -159,9 +159,9 @@ func join(path, key string) string {
 // index appends [i] to path.
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-// keyName is an unknown key as it is shown in a field path: at most 40 characters, control
+// KeyName is an unknown key as it is shown in a field path: at most 40 characters, control
 // characters replaced.
-func keyName(k string) string {
+func KeyName(k string) string {
 	var b strings.Builder
 	for i, r := range []rune(k) {
 		if i == 40 {
@@ -176,9 +176,9 @@ func keyName(k string) string {
 	return b.String()
 }
 
-// kind returns the first byte of a JSON value: '{', '[', '"', 't', 'f', 'n' or a number's
+// JSONKind returns the first byte of a JSON value: '{', '[', '"', 't', 'f', 'n' or a number's
 // first character.
-func kind(raw json.RawMessage) byte {
+func JSONKind(raw json.RawMessage) byte {
 	raw = bytes.TrimLeft(raw, " \t\r\n")
 	if len(raw) == 0 {
 		return 0
@@ -186,8 +186,8 @@ func kind(raw json.RawMessage) byte {
 	return raw[0]
 }
 
-// kindName names the JSON type of a value for messages ("must be a string, not a number").
-func kindName(k byte) string {
+// JSONKindName names the JSON type of a value for messages ("must be a string, not a number").
+func JSONKindName(k byte) string {
 	switch k {
 	case '{':
 		return "an object"
@@ -206,12 +206,12 @@ func kindName(k byte) string {
 }
 
 // isNull reports whether raw is JSON null.
-func isNull(raw json.RawMessage) bool { return kind(raw) == 'n' }
+func isNull(raw json.RawMessage) bool { return JSONKind(raw) == 'n' }
 
 // str decodes a JSON string. A NUL character is never accepted in any field.
 func (d *decoder) str(path string, raw json.RawMessage) (string, bool) {
-	if k := kind(raw); k != '"' {
-		d.fail(path, "must be a string, not %s", kindName(k))
+	if k := JSONKind(raw); k != '"' {
+		d.fail(path, "must be a string, not %s", JSONKindName(k))
 		return "", false
 	}
 	var s string
@@ -230,9 +230,9 @@ func (d *decoder) str(path string, raw json.RawMessage) (string, bool) {
 // exponent. A whole number too large for an int comes back as the largest (or smallest) int,
 // for the caller's range check to report.
 func (d *decoder) integer(path string, raw json.RawMessage) (int, bool) {
-	k := kind(raw)
+	k := JSONKind(raw)
 	if k != '-' && (k < '0' || k > '9') {
-		d.fail(path, "must be a whole number, not %s", kindName(k))
+		d.fail(path, "must be a whole number, not %s", JSONKindName(k))
 		return 0, false
 	}
 	s := string(bytes.TrimSpace(raw))
@@ -258,20 +258,20 @@ const (
 
 // boolean decodes true or false.
 func (d *decoder) boolean(path string, raw json.RawMessage) (bool, bool) {
-	switch kind(raw) {
+	switch JSONKind(raw) {
 	case 't':
 		return true, true
 	case 'f':
 		return false, true
 	}
-	d.fail(path, "must be true or false, not %s", kindName(kind(raw)))
+	d.fail(path, "must be true or false, not %s", JSONKindName(JSONKind(raw)))
 	return false, false
 }
 
 // list decodes a JSON array into its elements.
 func (d *decoder) list(path string, raw json.RawMessage) ([]json.RawMessage, bool) {
-	if k := kind(raw); k != '[' {
-		d.fail(path, "must be a list, not %s", kindName(k))
+	if k := JSONKind(raw); k != '[' {
+		d.fail(path, "must be a list, not %s", JSONKindName(k))
 		return nil, false
 	}
 	var l []json.RawMessage
