@@ -96,8 +96,8 @@ func FuzzParseSubscribers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bulletin.ParseSubscribers(data, now)
 		lines := bytes.Count(data, []byte("\n")) + 2
-		if len(r.Problems) > 0 && len(r.Subscribers) > 0 || r.ProblemTotal < len(r.Problems)-1 {
-			t.Fatalf("ParseSubscribers(%q) = %d subscribers, %d problems (%d in all)", data, len(r.Subscribers), len(r.Problems), r.ProblemTotal)
+		if len(r.Problems) > 0 && len(r.Rows) > 0 || r.ProblemTotal < len(r.Problems)-1 {
+			t.Fatalf("ParseSubscribers(%q) = %d subscribers, %d problems (%d in all)", data, len(r.Rows), len(r.Problems), r.ProblemTotal)
 		}
 		for _, p := range r.Problems {
 			if p.Line < 0 || p.Line > lines || p.Message == "" {
@@ -105,7 +105,7 @@ func FuzzParseSubscribers(f *testing.F) {
 			}
 		}
 		seen := map[string]bool{}
-		for _, s := range r.Subscribers {
+		for _, s := range r.Rows {
 			if e, msg := event.NormaliseEmail(s.Email); msg != "" || e != s.Email {
 				t.Fatalf("ParseSubscribers(%q) accepted email %q, which NormaliseEmail makes %q, %q", data, s.Email, e, msg)
 			}

@@ -32,9 +32,9 @@ const (
 	colConsentSource
 )
 
-// Subscriber is one valid row of a subscriber list: someone who consented to receive the
+// ImportRow is one valid row of a subscriber list: someone who consented to receive the
 // bulletin, when and how.
-type Subscriber struct {
+type ImportRow struct {
 	Line         int    // the file's line the row starts on
 	Email        string // as event.NormaliseEmail returns it
 	Name         string // one line, at most MaxName characters; may be ""
@@ -47,8 +47,8 @@ type Subscriber struct {
 
 // SubscribersResult is what ParseSubscribers found in a file.
 type SubscribersResult struct {
-	Subscribers []Subscriber      // in file order; empty whenever there is any problem
-	Problems    []imports.Problem // in file order, at most imports.MaxProblems and a last one counting the rest
+	Rows     []ImportRow       // in file order; empty whenever there is any problem
+	Problems []imports.Problem // in file order, at most imports.MaxProblems and a last one counting the rest
 	// ProblemTotal counts every problem found, including those left out of the list.
 	ProblemTotal int
 }
@@ -66,7 +66,7 @@ func (p *subscriberParser) add(line int, column, format string, args ...any) {
 	if len(p.res.Problems) < imports.MaxProblems {
 		p.res.Problems = append(p.res.Problems, imports.Problem{Line: line, Column: column, Message: fmt.Sprintf(format, args...)})
 	}
-	p.res.Subscribers = nil
+	p.res.Rows = nil
 }
 
 // ParseSubscribers reads a subscriber list, subscribers/<name>.csv: CSV in UTF-8 (a byte order
@@ -138,7 +138,7 @@ func ParseSubscribers(data []byte, now time.Time) SubscribersResult {
 	switch {
 	case header:
 		p.add(0, "", "the file is empty; the first row must be the header: %s", strings.Join(subscriberColumns, ","))
-	case p.res.ProblemTotal == 0 && len(p.res.Subscribers) == 0:
+	case p.res.ProblemTotal == 0 && len(p.res.Rows) == 0:
 		p.add(0, "", "the file has no subscribers")
 	}
 	return p.result()
@@ -202,7 +202,7 @@ func (p *subscriberParser) row(line int, rec []string) {
 	if cells == [5]string{} {
 		return // a row of empty cells, as spreadsheets leave at the end
 	}
-	s := Subscriber{Line: line}
+	s := ImportRow{Line: line}
 
 	var msg string
 	if s.Email, msg = event.NormaliseEmail(cells[colEmail]); msg != "" {
@@ -217,7 +217,7 @@ func (p *subscriberParser) row(line int, rec []string) {
 	s.ConsentedAt = p.consentedAt(line, cells[colConsentedAt])
 	s.ConsentSource = p.text(line, colConsentSource, cells, `how the person consented, such as "sign-up form at the 2024 conference"`)
 	if p.res.ProblemTotal == 0 { // a problem anywhere means nothing is kept
-		p.res.Subscribers = append(p.res.Subscribers, s)
+		p.res.Rows = append(p.res.Rows, s)
 	}
 }
 

@@ -17,19 +17,19 @@ func TestParseSubscribers(t *testing.T) {
 	tests := []struct {
 		name string
 		file string
-		want []bulletin.Subscriber
+		want []bulletin.ImportRow
 		// problems lists the problems expected as line:column, in order.
 		problems []string
 	}{
 		{"two rows", header + "Jo@Example.org,Jo Example,Quill,2024-03-18,web form\nsam@example.org,,,2024-06-01T10:15:00Z,\"conference, 2024\"\n",
-			[]bulletin.Subscriber{
+			[]bulletin.ImportRow{
 				{Line: 2, Email: "Jo@example.org", Name: "Jo Example", Organisation: "Quill", ConsentedAt: time.Date(2024, 3, 18, 0, 0, 0, 0, time.UTC), ConsentSource: "web form"},
 				{Line: 3, Email: "sam@example.org", ConsentedAt: time.Date(2024, 6, 1, 10, 15, 0, 0, time.UTC), ConsentSource: "conference, 2024"},
 			}, nil},
 		{"columns in another order, BOM, CRLF, a date in summer", "\ufeffconsent_source,consented_at,email,organisation,name\r\nform,2024-06-01,jo@example.org,,\r\n",
-			[]bulletin.Subscriber{{Line: 2, Email: "jo@example.org", ConsentedAt: time.Date(2024, 6, 1, 0, 0, 0, 0, london), ConsentSource: "form"}}, nil},
+			[]bulletin.ImportRow{{Line: 2, Email: "jo@example.org", ConsentedAt: time.Date(2024, 6, 1, 0, 0, 0, 0, london), ConsentSource: "form"}}, nil},
 		{"blank and empty rows skipped", header + "\n,,,,\njo@example.org,,,2024-03-18,form\n , , , , \n",
-			[]bulletin.Subscriber{{Line: 4, Email: "jo@example.org", ConsentedAt: time.Date(2024, 3, 18, 0, 0, 0, 0, time.UTC), ConsentSource: "form"}}, nil},
+			[]bulletin.ImportRow{{Line: 4, Email: "jo@example.org", ConsentedAt: time.Date(2024, 3, 18, 0, 0, 0, 0, time.UTC), ConsentSource: "form"}}, nil},
 		{"quoted cell over two lines", header + "jo@example.org,\"Jo\nExample\",,2024-03-18,form\n", nil, []string{"2:name"}},
 		{"duplicate address on the later line", header + "jo@example.org,,,2024-03-18,form\nx@example.org,,,2024-03-18,form\nJO@EXAMPLE.ORG,,,2024-03-18,form\n", nil, []string{"4:email"}},
 		{"every cell wrong", header + "not an address," + strings.Repeat("n", 201) + ",a\tb,2099-01-01,\n", nil, []string{"2:email", "2:name", "2:organisation", "2:consented_at", "2:consent_source"}},
@@ -38,7 +38,7 @@ func TestParseSubscribers(t *testing.T) {
 		{"consented_at in the future", header + "jo@example.org,,,2026-11-26T10:00:01Z,form\n", nil, []string{"2:consented_at"}},
 		{"consented_at missing", header + "jo@example.org,,,,form\n", nil, []string{"2:consented_at"}},
 		{"consented_at just now", header + "jo@example.org,,,2026-11-26T10:00:00Z,form\n",
-			[]bulletin.Subscriber{{Line: 2, Email: "jo@example.org", ConsentedAt: now, ConsentSource: "form"}}, nil},
+			[]bulletin.ImportRow{{Line: 2, Email: "jo@example.org", ConsentedAt: now, ConsentSource: "form"}}, nil},
 		{"email missing", header + ",Jo,,2024-03-18,form\n", nil, []string{"2:email"}},
 		{"too few cells", header + "jo@example.org,Jo\n", nil, []string{"2:"}},
 		{"header missing a column", "email,name,consented_at,consent_source\njo@example.org,,2024-03-18,form\n", nil, []string{"1:organisation"}},
@@ -54,10 +54,10 @@ func TestParseSubscribers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := bulletin.ParseSubscribers([]byte(tt.file), now)
-			if len(r.Subscribers) != len(tt.want) {
-				t.Fatalf("ParseSubscribers(%q) = %+v; want %+v (problems %+v)", tt.file, r.Subscribers, tt.want, r.Problems)
+			if len(r.Rows) != len(tt.want) {
+				t.Fatalf("ParseSubscribers(%q) = %+v; want %+v (problems %+v)", tt.file, r.Rows, tt.want, r.Problems)
 			}
-			for i, got := range r.Subscribers {
+			for i, got := range r.Rows {
 				want := tt.want[i]
 				if !got.ConsentedAt.Equal(want.ConsentedAt) {
 					t.Errorf("ParseSubscribers(%q)[%d].ConsentedAt = %v; want %v", tt.file, i, got.ConsentedAt, want.ConsentedAt)
@@ -97,8 +97,8 @@ func TestParseSubscribersQuotesNothing(t *testing.T) {
 func TestParseSubscribersManyProblems(t *testing.T) {
 	file := header + strings.Repeat("x,,,2024-03-18,form\n", imports.MaxProblems+5)
 	r := bulletin.ParseSubscribers([]byte(file), now)
-	if len(r.Problems) != imports.MaxProblems+1 || r.ProblemTotal != imports.MaxProblems+5 || len(r.Subscribers) != 0 {
-		t.Fatalf("ParseSubscribers: %d problems listed, %d in all, %d subscribers; want %d, %d, 0", len(r.Problems), r.ProblemTotal, len(r.Subscribers), imports.MaxProblems+1, imports.MaxProblems+5)
+	if len(r.Problems) != imports.MaxProblems+1 || r.ProblemTotal != imports.MaxProblems+5 || len(r.Rows) != 0 {
+		t.Fatalf("ParseSubscribers: %d problems listed, %d in all, %d subscribers; want %d, %d, 0", len(r.Problems), r.ProblemTotal, len(r.Rows), imports.MaxProblems+1, imports.MaxProblems+5)
 	}
 	if last := r.Problems[len(r.Problems)-1]; !strings.Contains(last.Message, "5 more") {
 		t.Errorf("last problem %+v; want it to count the 5 left out", last)
@@ -109,10 +109,10 @@ func TestParseSubscribersManyProblems(t *testing.T) {
 func TestParseSubscribersList(t *testing.T) {
 	file := subscriberList(7040)
 	r := bulletin.ParseSubscribers(file, now)
-	if len(r.Problems) != 0 || len(r.Subscribers) != 7040 {
-		t.Fatalf("ParseSubscribers(7,040 rows) = %d subscribers, problems %+v; want 7040, none", len(r.Subscribers), r.Problems[:min(3, len(r.Problems))])
+	if len(r.Problems) != 0 || len(r.Rows) != 7040 {
+		t.Fatalf("ParseSubscribers(7,040 rows) = %d subscribers, problems %+v; want 7040, none", len(r.Rows), r.Problems[:min(3, len(r.Problems))])
 	}
-	if s := r.Subscribers[7039]; s.Line != 7041 || s.Email != "person7039@example.org" {
+	if s := r.Rows[7039]; s.Line != 7041 || s.Email != "person7039@example.org" {
 		t.Errorf("last subscriber %+v; want line 7041, person7039@example.org", s)
 	}
 }
@@ -121,8 +121,8 @@ func BenchmarkParseSubscribers(b *testing.B) {
 	file := subscriberList(7040)
 	b.SetBytes(int64(len(file)))
 	for b.Loop() {
-		if r := bulletin.ParseSubscribers(file, now); len(r.Subscribers) != 7040 {
-			b.Fatalf("ParseSubscribers = %d subscribers; want 7040", len(r.Subscribers))
+		if r := bulletin.ParseSubscribers(file, now); len(r.Rows) != 7040 {
+			b.Fatalf("ParseSubscribers = %d subscribers; want 7040", len(r.Rows))
 		}
 	}
 }
