@@ -8,12 +8,21 @@ EMULATORS := infra/emulators
 # npm ci runs only when node_modules is missing or package.json / the lock changed since.
 EMULATORS_STAMP := $(EMULATORS)/node_modules/.sectorhub-installed
 
-.PHONY: test test-short unit lint bench run build fuzz clean emulators
+.PHONY: test test-short unit lint bench run build fuzz clean emulators browser
 
 ## test: lint, then every test with -race against the embedded emulators, DynamoDB Local and moto_server
-test: lint emulators
+test: lint emulators browser
 	@test "$$($(GO) env CGO_ENABLED)" = 1 || { echo "make test: go test -race needs cgo, so a C compiler: install gcc (Debian: apt-get install gcc)"; exit 1; }
 	$(GO) run ./infra/emulators/run -- $(GO) test -race -count=1 ./...
+
+## browser: find Chromium for the browser tests (infra/e2e), or install Debian's package when
+## root; without it those tests skip, saying why
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "make: installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "make: could not install chromium: the browser tests will skip"; \
+	else echo "make: chromium not found (as root: apt-get install -y chromium): the browser tests will skip"; fi
 
 ## test-short, unit: every test with the embedded emulators only (needs nothing but Go)
 test-short unit:
