@@ -36,13 +36,16 @@
 // below document: AWS::Serverless::Function (Function; PackageType Image and
 // InlineCode are refused), AWS::Serverless::HttpApi (API, Authorizer; JWT
 // authorizers only), AWS::DynamoDB::Table and AWS::Serverless::SimpleTable
-// (Table) and AWS::S3::Bucket (Bucket). A resource of any other type (a log
-// group, an alarm, a topic, a user pool, ...) is only a name for Ref and GetAtt:
-// its properties are checked as above but not otherwise read.
+// (Table), AWS::S3::Bucket (Bucket) and AWS::SES::ConfigurationSetEventDestination
+// (MailEventDestination). A resource of any other type (a log group, an alarm, a
+// topic, a user pool, ...) is only a name for Ref and GetAtt: its properties are
+// checked as above but not otherwise read (Resources lists them for checks of the
+// template).
 //
 // Function events: HttpApi (Route), S3 (S3Event), and Schedule, ScheduleV2, SNS and SQS
 // (Trigger; the schedules with their time zone, input, name and state). Any other event type
-// is refused.
+// is refused, and so is an SNS event's FilterPolicy or SqsSubscription (the local stack would
+// deliver what they hold back).
 package samtemplate
 
 import (
@@ -85,6 +88,9 @@ type Template struct {
 	Triggers    []Trigger             // every Schedule, ScheduleV2, SNS and SQS event, in function then event order
 	APIs        []API                 // every AWS::Serverless::HttpApi, sorted by LogicalID
 	Authorizers map[string]Authorizer // JWT authorizers of the HTTP APIs, by name
+	// MailEventDestinations are the AWS::SES::ConfigurationSetEventDestination resources,
+	// sorted by LogicalID.
+	MailEventDestinations []MailEventDestination
 
 	resources      map[string]resource
 	parameterTypes map[string]string
@@ -183,6 +189,52 @@ type Trigger struct {
 	Topic Value
 	// Queue is an SQS event's Queue (a queue ARN, usually !GetAtt of an AWS::SQS::Queue).
 	Queue Value
+}
+
+// MailEventDestination is an AWS::SES::ConfigurationSetEventDestination: the events of mail
+// sent with a configuration set that SES publishes, and where to. The local stack publishes
+// the mailbox simulator's bounces and complaints to the SNS ones.
+type MailEventDestination struct {
+	LogicalID string
+	// ConfigurationSet is ConfigurationSetName: the configuration set's name (usually a !Ref of
+	// an AWS::SES::ConfigurationSet, which gives its name).
+	ConfigurationSet Value
+	Name             Value // EventDestination.Name
+	// Enabled is EventDestination.Enabled: SES publishes nothing to the destination unless it
+	// is "true" (SES's default is false).
+	Enabled Value
+	// MatchingEventTypes are the events published, as CloudFormation spells them (bounce,
+	// complaint, delivery, send, reject, open, click, renderingFailure, deliveryDelay,
+	// subscription); compare them ignoring case.
+	MatchingEventTypes []string
+	// SNSTopic is SnsDestination.TopicARN (usually a !Ref of an AWS::SNS::Topic, which gives
+	// its ARN); zero for a destination of another kind.
+	SNSTopic Value
+}
+
+// Publishes reports whether d is a destination for events of eventType ("bounce"), ignoring case.
+func (d MailEventDestination) Publishes(eventType string) bool {
+	return slices.ContainsFunc(d.MatchingEventTypes, func(e string) bool { return strings.EqualFold(e, eventType) })
+}
+
+// Resource is a resource of the template as written, its properties unresolved
+// (ResolveValue resolves them).
+type Resource struct {
+	LogicalID  string
+	Type       string
+	Properties Value
+}
+
+// Resources returns the template's resources of type typ (every resource when typ is ""),
+// sorted by logical ID.
+func (t *Template) Resources(typ string) []Resource {
+	var out []Resource
+	for _, id := range slices.Sorted(maps.Keys(t.resources)) {
+		if res := t.resources[id]; typ == "" || res.Type == typ {
+			out = append(out, Resource{LogicalID: id, Type: res.Type, Properties: t.value(res.Properties)})
+		}
+	}
+	return out
 }
 
 // API is an AWS::Serverless::HttpApi (Globals.HttpApi applied).
@@ -285,6 +337,8 @@ func Parse(path string, data []byte) (*Template, error) {
 			err = t.addTable(res)
 		case "AWS::S3::Bucket":
 			err = t.addBucket(res)
+		case "AWS::SES::ConfigurationSetEventDestination":
+			err = t.addMailEventDestination(res)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -555,6 +609,11 @@ func (t *Template) addEvent(fnID, eventID string, ev *yaml.Node) error {
 		tr.Timezone, tr.GroupName = t.value(mapGet(p, "ScheduleExpressionTimezone")), t.value(mapGet(p, "GroupName"))
 	case "SNS":
 		required, tr.Topic = "Topic", t.value(mapGet(p, "Topic"))
+		for _, prop := range []string{"FilterPolicy", "SqsSubscription"} {
+			if n := mapGet(p, prop); n != nil {
+				return t.errorf(n, "%s event %s: an SNS event's %s is not supported by the local stack (it would deliver every message to the function)", fnID, eventID, prop)
+			}
+		}
 	case "SQS":
 		required, tr.Queue = "Queue", t.value(mapGet(p, "Queue"))
 	default:
@@ -761,11 +820,33 @@ func (t *Template) addBucket(res resource) error {
 	return nil
 }
 
+func (t *Template) addMailEventDestination(res resource) error {
+	dest := mapGet(res.Properties, "EventDestination")
+	d := MailEventDestination{
+		LogicalID:        res.LogicalID,
+		ConfigurationSet: t.value(mapGet(res.Properties, "ConfigurationSetName")),
+		Name:             t.value(mapGet(dest, "Name")),
+		Enabled:          t.value(mapGet(dest, "Enabled")),
+		SNSTopic:         t.value(mapGet(mapGet(dest, "SnsDestination"), "TopicARN")),
+	}
+	if d.ConfigurationSet.IsZero() || dest == nil {
+		return t.errorf(res.Node, "%s: an event destination needs ConfigurationSetName and EventDestination", res.LogicalID)
+	}
+	var err error
+	if d.MatchingEventTypes, err = t.staticList(mapGet(dest, "MatchingEventTypes")); err != nil {
+		return err
+	}
+	t.MailEventDestinations = append(t.MailEventDestinations, d)
+	return nil
+}
+
 // LocalNames returns the physical names the local stack gives the template's
 // resources, for Resolve: tables are named by tableName, buckets by their
 // resolved BucketName (or stack-logicalid, lower case), Cognito user pools
 // and clients get fixed local IDs, HTTP APIs the ID "local", functions their
-// FunctionName or logical ID, and anything else its logical ID.
+// FunctionName or logical ID, SES configuration sets their resolved Name (Ref gives
+// it), SNS topics their ARN (as Ref does; their name, TopicName or stack-logicalid,
+// is the TopicName attribute), and anything else its logical ID.
 func (t *Template) LocalNames(tableName func(logicalID string) string) (map[string]string, error) {
 	names := map[string]string{}
 	slug := strings.Map(func(r rune) rune {
@@ -812,6 +893,27 @@ func (t *Template) LocalNames(tableName func(logicalID string) string) (map[stri
 			return nil, fmt.Errorf("bucket %s name: %w", b.LogicalID, err)
 		}
 		names[b.LogicalID] = name
+	}
+	p := t.Pseudo
+	for _, r := range t.Resources("AWS::SNS::Topic") {
+		name := p["AWS::StackName"] + "-" + r.LogicalID
+		if n := mapGet(t.resources[r.LogicalID].Properties, "TopicName"); n != nil {
+			var err error
+			if name, err = t.Resolve(t.value(n), names); err != nil {
+				return nil, fmt.Errorf("topic %s name: %w", r.LogicalID, err)
+			}
+		}
+		arn := "arn:" + p["AWS::Partition"] + ":sns:" + p["AWS::Region"] + ":" + p["AWS::AccountId"] + ":" + name
+		names[r.LogicalID], names[r.LogicalID+".TopicName"], names[r.LogicalID+".TopicArn"] = arn, name, arn
+	}
+	for _, r := range t.Resources("AWS::SES::ConfigurationSet") {
+		if n := mapGet(t.resources[r.LogicalID].Properties, "Name"); n != nil {
+			name, err := t.Resolve(t.value(n), names)
+			if err != nil {
+				return nil, fmt.Errorf("configuration set %s name: %w", r.LogicalID, err)
+			}
+			names[r.LogicalID] = name
+		}
 	}
 	return names, nil
 }

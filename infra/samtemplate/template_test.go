@@ -256,7 +256,7 @@ func TestLoadEventsAndStorage(t *testing.T) {
 	names := localNames(t, tp)
 	wantTriggers := []struct{ event, typ, source string }{
 		{"WeeklyDispatch", "ScheduleV2", "cron(0 7 ? * TUE *)"},
-		{"MailFeedback", "SNS", "FeedbackTopic"},
+		{"MailFeedback", "SNS", "arn:aws:sns:eu-west-2:000000000000:sectorhub-local-FeedbackTopic"},
 		{"Sends", "SQS", "arn:aws:sqs:eu-west-2:000000000000:BulletinQueue"},
 		{"Legacy", "Schedule", "rate(7 days)"},
 	}
@@ -377,6 +377,81 @@ Resources:
 	bare, _ := tp.Function("Bare")
 	if bare.Timeout != 10*time.Second || bare.MemoryMB != 128 || bare.LogFormat != "Text" {
 		t.Errorf("Bare = timeout %v memory %d log %s; want 10s 128 Text", bare.Timeout, bare.MemoryMB, bare.LogFormat)
+	}
+}
+
+// TestMailEventDestinations reads the test template's SES event destination, and the names Ref
+// gives a configuration set (its Name) and a topic (its ARN), as the local stack resolves them
+// to route the mailbox simulator's events.
+func TestMailEventDestinations(t *testing.T) {
+	tp := mustLoad(t, testTemplate)
+	names := localNames(t, tp)
+	if len(tp.MailEventDestinations) != 1 {
+		t.Fatalf("MailEventDestinations = %+v; want 1", tp.MailEventDestinations)
+	}
+	d := tp.MailEventDestinations[0]
+	props := []struct {
+		name string
+		v    Value
+		want string
+	}{
+		{"ConfigurationSet", d.ConfigurationSet, "sectorhub-prod"},
+		{"Name", d.Name, "feedback"},
+		{"Enabled", d.Enabled, "true"},
+		{"SNSTopic", d.SNSTopic, "arn:aws:sns:eu-west-2:000000000000:sectorhub-local-FeedbackTopic"},
+	}
+	for _, p := range props {
+		if got, err := tp.Resolve(p.v, names); err != nil || got != p.want {
+			t.Errorf("MailFeedbackDestination %s = %q, %v; want %q", p.name, got, err, p.want)
+		}
+	}
+	if d.LogicalID != "MailFeedbackDestination" || !reflect.DeepEqual(d.MatchingEventTypes, []string{"bounce", "complaint"}) {
+		t.Errorf("destination %s matches %v; want MailFeedbackDestination matching bounce and complaint", d.LogicalID, d.MatchingEventTypes)
+	}
+	for _, tt := range []struct {
+		event string
+		want  bool
+	}{{"bounce", true}, {"Bounce", true}, {"complaint", true}, {"delivery", false}} {
+		if got := d.Publishes(tt.event); got != tt.want {
+			t.Errorf("Publishes(%q) = %t; want %t", tt.event, got, tt.want)
+		}
+	}
+
+	attrs := []struct{ ref, want string }{
+		{"OperationsTopic", "arn:aws:sns:eu-west-2:000000000000:sectorhub-prod-operations"},
+		{"OperationsTopic.TopicName", "sectorhub-prod-operations"},
+		{"OperationsTopic.TopicArn", "arn:aws:sns:eu-west-2:000000000000:sectorhub-prod-operations"},
+		{"FeedbackTopic.TopicName", "sectorhub-local-FeedbackTopic"},
+		{"MailConfigurationSet", "sectorhub-prod"},
+	}
+	for _, a := range attrs {
+		tag, arg := "!Ref", a.ref
+		if strings.Contains(a.ref, ".") {
+			tag = "!GetAtt"
+		}
+		got, err := tp.Resolve(Value{node: &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: arg}}, names)
+		if err != nil || got != a.want {
+			t.Errorf("Resolve(%s %s) = %q, %v; want %q", tag, arg, got, err, a.want)
+		}
+	}
+
+	var topics []string
+	for _, r := range tp.Resources("AWS::SNS::Topic") {
+		topics = append(topics, r.LogicalID)
+	}
+	if !reflect.DeepEqual(topics, []string{"FeedbackTopic", "OperationsTopic"}) {
+		t.Errorf("Resources(AWS::SNS::Topic) = %v; want FeedbackTopic, OperationsTopic", topics)
+	}
+	sets := tp.Resources("AWS::SES::ConfigurationSet")
+	if len(sets) != 1 {
+		t.Fatalf("Resources(AWS::SES::ConfigurationSet) = %+v; want 1", sets)
+	}
+	props2, err := tp.ResolveValue(sets[0].Properties, names)
+	if want := map[string]any{"Name": "sectorhub-prod"}; err != nil || !reflect.DeepEqual(props2, want) {
+		t.Errorf("MailConfigurationSet's properties = %v, %v; want %v", props2, err, want)
+	}
+	if all := tp.Resources(""); len(all) < 10 || all[0].LogicalID > all[len(all)-1].LogicalID {
+		t.Errorf("Resources(\"\") = %d resources; want every one, sorted by logical ID", len(all))
 	}
 }
 
@@ -507,6 +582,8 @@ func TestUnsupportedConstructs(t *testing.T) {
 		{"DynamoDB event", event("DynamoDB", "{Stream: x}"), "event type DynamoDB is not supported"},
 		{"ScheduleV2 without expression", event("ScheduleV2", "{Schedule: rate(1 day)}"), "bad.yaml:8: Fn event E: a ScheduleV2 event needs ScheduleExpression"},
 		{"SNS without topic", event("SNS", "{}"), "a SNS event needs Topic"},
+		{"SNS with a filter", event("SNS", "{Topic: x, FilterPolicy: {kind: [bounce]}}"), "bad.yaml:9: Fn event E: an SNS event's FilterPolicy is not supported"},
+		{"SNS through a queue", event("SNS", "{Topic: x, SqsSubscription: true}"), "an SNS event's SqsSubscription is not supported"},
 		{"SQS without queue", event("SQS", "{BatchSize: 1}"), "a SQS event needs Queue"},
 	}
 	for _, tt := range tests {
@@ -561,6 +638,8 @@ func TestLoadErrors(t *testing.T) {
           Type: S3
           Properties: {Bucket: some-bucket, Events: s3:ObjectCreated:*}
 `, "bad.yaml:8: Fn event E: Bucket must be a !Ref to an AWS::S3::Bucket"},
+		{"event destination without a set", "Resources:\n  D:\n    Type: AWS::SES::ConfigurationSetEventDestination\n    Properties:\n      EventDestination: {Enabled: true}\n",
+			"bad.yaml:3: D: an event destination needs ConfigurationSetName and EventDestination"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
