@@ -58,17 +58,19 @@ type jsonMessage struct {
 	Source       string    `json:"source"`
 	Destinations []string  `json:"destinations"`
 	Subject      string    `json:"subject"`
-	Text         string    `json:"text"`
-	HTML         string    `json:"html"`
-	Raw          string    `json:"raw"`
-	URL          string    `json:"url"`
+	// ConfigurationSet is the SES configuration set it was sent with ("" for none).
+	ConfigurationSet string `json:"configuration_set"`
+	Text             string `json:"text"`
+	HTML             string `json:"html"`
+	Raw              string `json:"raw"`
+	URL              string `json:"url"`
 }
 
 // listPageSize is how many messages the HTML list shows, newest first.
 const listPageSize = 500
 
 // jsonFields are the fields of a message in the JSON listing, for ?fields=.
-var jsonFields = []string{"id", "received", "action", "source", "destinations", "subject", "text", "html", "raw", "url"}
+var jsonFields = []string{"id", "received", "action", "source", "destinations", "subject", "configuration_set", "text", "html", "raw", "url"}
 
 // Browser returns the pages mounted at prefix (such as "/_local/outbox"): an HTML list of the
 // newest captured messages at prefix, each raw message at prefix+"/"+id (text/plain), and the
@@ -244,7 +246,7 @@ func (o *Outbox) serveJSON(w http.ResponseWriter, r *http.Request, prefix string
 		}
 		jm := jsonMessage{
 			ID: s.ID, Received: s.Received, Action: s.Action, Source: s.Source,
-			Destinations: s.Destinations, Subject: s.Subject,
+			Destinations: s.Destinations, Subject: s.Subject, ConfigurationSet: s.ConfigurationSet,
 			Text: text, HTML: html, Raw: string(raw), URL: prefix + "/" + s.ID,
 		}
 		if fields == nil {
@@ -266,7 +268,7 @@ func (o *Outbox) serveJSON(w http.ResponseWriter, r *http.Request, prefix string
 func (m jsonMessage) only(fields map[string]bool) map[string]any {
 	all := map[string]any{
 		"id": m.ID, "received": m.Received, "action": m.Action, "source": m.Source,
-		"destinations": m.Destinations, "subject": m.Subject,
+		"destinations": m.Destinations, "subject": m.Subject, "configuration_set": m.ConfigurationSet,
 		"text": m.Text, "html": m.HTML, "raw": m.Raw, "url": m.URL,
 	}
 	out := make(map[string]any, len(fields))

@@ -31,6 +31,14 @@ type Options struct {
 	MaxMessages int
 	// Now is the clock the limits and the received times go by; time.Now when nil.
 	Now func() time.Time
+	// ConfigurationSets, when not nil, are the configuration sets that exist: a send naming
+	// another is refused with SES's ConfigurationSetDoesNotExist error. When nil, any name
+	// is accepted.
+	ConfigurationSets []string
+	// OnSent, if set, is called with every message the endpoint accepts, after it is kept and
+	// before the sender gets its answer (so that what it starts is under way when the send
+	// returns). It must not modify the message and should return quickly.
+	OnSent func(Message)
 }
 
 // Outbox captures the messages sent to its SES endpoint. It is safe for concurrent use.
@@ -156,9 +164,25 @@ func (s *stored) expand(rr rawReader) Message {
 }
 
 // add keeps m unless it would exceed the sending rate or the 24-hour quota, which it answers
-// with SES's errors. Each recipient counts against both, as in SES.
+// with SES's errors, then tells Options.OnSent. Each recipient counts against both, as in SES,
+// except the mailbox simulator's, which SES does not count.
 func (o *Outbox) add(m Message) *apiError {
-	n := len(m.Destinations)
+	if err := o.keep(m); err != nil {
+		return err
+	}
+	if o.opts.OnSent != nil {
+		o.opts.OnSent(m)
+	}
+	return nil
+}
+
+func (o *Outbox) keep(m Message) *apiError {
+	n := 0
+	for _, d := range m.Destinations {
+		if _, simulated := Simulated(d); !simulated {
+			n++
+		}
+	}
 	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()

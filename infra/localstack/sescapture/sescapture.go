@@ -4,6 +4,10 @@
 // It speaks what github.com/aws/aws-sdk-go-v2/service/ses sends: form-encoded POSTs with
 // Action=SendEmail, SendRawEmail or GetSendQuota, answered with the XML documents of the
 // 2010-12-01 API. Requests are not signature-checked. Message contents are never logged.
+//
+// It records the configuration set each message was sent with and, for the mailbox
+// simulator's addresses (simulator.go), builds the bounce and complaint events SES would
+// publish for it; the local stack delivers them (Options.OnSent).
 package sescapture
 
 import (
@@ -22,6 +26,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +53,9 @@ type Message struct {
 	Source       string    // the Source parameter, or the From address of a raw message
 	Destinations []string  // every recipient address (To, Cc and Bcc)
 	Subject      string    // decoded Subject header
-	Raw          []byte    // the RFC 5322 message; callers must not modify it
+	// ConfigurationSet is the ConfigurationSetName the message was sent with ("" for none).
+	ConfigurationSet string
+	Raw              []byte // the RFC 5322 message; callers must not modify it
 }
 
 // apiError is an SES error response.
@@ -253,6 +260,10 @@ func (o *Outbox) sendEmail(form url.Values) (any, *apiError) {
 	if !hasText && !hasHTML {
 		return nil, rejected("Message body must have Text or Html content.")
 	}
+	set, apiErr := o.configurationSet(form)
+	if apiErr != nil {
+		return nil, apiErr
+	}
 	now := o.now().UTC()
 	id := newMessageID(now)
 	subject := form.Get("Message.Subject.Data")
@@ -269,7 +280,7 @@ func (o *Outbox) sendEmail(form url.Values) (any, *apiError) {
 	}
 	if apiErr := o.add(Message{
 		ID: id, Received: now, Action: "SendEmail", Source: source,
-		Destinations: addressStrings(to, cc, bcc), Subject: subject, Raw: raw,
+		Destinations: addressStrings(to, cc, bcc), Subject: subject, ConfigurationSet: set, Raw: raw,
 	}); apiErr != nil {
 		return nil, apiErr
 	}
@@ -332,6 +343,10 @@ func (o *Outbox) sendRawEmail(form url.Values) (any, *apiError) {
 		source = from[0].Address
 	}
 
+	set, apiErr := o.configurationSet(form)
+	if apiErr != nil {
+		return nil, apiErr
+	}
 	subject := msg.Header.Get("Subject")
 	if decoded, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
 		subject = decoded
@@ -340,11 +355,21 @@ func (o *Outbox) sendRawEmail(form url.Values) (any, *apiError) {
 	id := newMessageID(now)
 	if apiErr := o.add(Message{
 		ID: id, Received: now, Action: "SendRawEmail", Source: source,
-		Destinations: addressStrings(destinations), Subject: subject, Raw: raw,
+		Destinations: addressStrings(destinations), Subject: subject, ConfigurationSet: set, Raw: raw,
 	}); apiErr != nil {
 		return nil, apiErr
 	}
 	return &sendResult{XMLName: xml.Name{Local: "SendRawEmailResult"}, MessageID: id}, nil
+}
+
+// configurationSet returns a send's ConfigurationSetName, refusing one that does not exist
+// (Options.ConfigurationSets) as SES does.
+func (o *Outbox) configurationSet(form url.Values) (string, *apiError) {
+	name := form.Get("ConfigurationSetName")
+	if name == "" || o.opts.ConfigurationSets == nil || slices.Contains(o.opts.ConfigurationSets, name) {
+		return name, nil
+	}
+	return "", &apiError{status: http.StatusBadRequest, typ: "Sender", code: "ConfigurationSetDoesNotExist", message: fmt.Sprintf("Configuration set <%s> does not exist.", name)}
 }
 
 // composition is what SendEmail turns into a MIME message.
