@@ -1,0 +1,4 @@
+package bulletinapi
+
+// PrefersJSON is prefersJSON, for the tests.
+var PrefersJSON = prefersJSON
