@@ -28,7 +28,7 @@ type confirmation struct {
 // (SITE_URL + bulletin.ConfirmPath(bulletin.ConfirmToken(s)), the token query-escaped), how
 // long it works (until s.ConfirmExpires when set, else bulletin.ConfirmValidity), and that
 // someone who did not ask can ignore the mail and will not be subscribed. It has no
-// List-Unsubscribe: it is sent once, on request, to someone not (yet) subscribed.
+// List-Unsubscribe: it goes only on the person's own request, to an address not (yet) subscribed.
 func (r Renderer) Confirmation(s bulletin.Subscriber) mail.Message {
 	c := confirmation{
 		Subject:  ConfirmSubject,
