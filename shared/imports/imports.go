@@ -77,10 +77,15 @@ type Record struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	// Items is how many items (organisations, case studies, subscribers...) the upload holds
 	// when it is valid; Version names what was published, when the kind versions its content.
-	Items        int    `json:"items"`
-	Version      string `json:"version,omitempty"`
-	ProblemCount int    `json:"problem_count"`
-	ReportKey    string `json:"report_key"`
+	Items   int    `json:"items"`
+	Version string `json:"version,omitempty"`
+	// Counts says what publishing did with the items, by outcome, when the kind reports it
+	// (a subscriber list: added, confirmed, already_subscribed, suppressed). The staff
+	// imports list leaves it out (its index does not hold it); ImportByID and the report in
+	// the bucket carry it.
+	Counts       map[string]int `json:"counts,omitempty"`
+	ProblemCount int            `json:"problem_count"`
+	ReportKey    string         `json:"report_key"`
 	// RequestID is the Lambda request that handled the upload, to find its logs.
 	RequestID string `json:"request_id,omitempty"`
 }
