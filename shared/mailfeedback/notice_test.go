@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"sectorhub/infra/localstack/sescapture"
 	"sectorhub/infra/testenv"
 	"sectorhub/shared/mailfeedback"
 )
@@ -252,4 +253,36 @@ func FuzzParse(f *testing.F) {
 			seen[r] = true
 		}
 	})
+}
+
+// TestParseSimulatorFeedback: what the local SES capture's mailbox simulator publishes (so
+// that the local stack's bounce and complaint reach this code as SES's would) parses to the
+// same actions.
+func TestParseSimulatorFeedback(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 3, 0, 0, time.UTC)
+	m := sescapture.Message{
+		ID: "0102019a7f3c0b11-2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f-000000", Received: now, Action: "SendRawEmail",
+		Source:           "bulletin@sectorhub.example",
+		Destinations:     []string{"bounce+rowan@simulator.amazonses.com", "complaint@simulator.amazonses.com", "success@simulator.amazonses.com"},
+		ConfigurationSet: "sectorhub-local-mail",
+	}
+	want := map[string]mailfeedback.Notice{
+		"Bounce":    {Type: "Bounce", BounceType: "Permanent", Action: mailfeedback.Suppress, Recipients: []string{"bounce+rowan@simulator.amazonses.com"}},
+		"Complaint": {Type: "Complaint", Action: mailfeedback.Complain, Recipients: []string{"complaint@simulator.amazonses.com"}},
+	}
+	evs := sescapture.Feedback(m, sescapture.Account{Region: "eu-west-2", AccountID: "000000000000", Partition: "aws"}, now.Add(time.Second))
+	if len(evs) != len(want) {
+		t.Fatalf("Feedback = %d events; want %d", len(evs), len(want))
+	}
+	for _, ev := range evs {
+		got, err := mailfeedback.Parse(string(ev.Record))
+		if err != nil {
+			t.Fatalf("Parse(the simulator's %s) = %v", ev.Type, err)
+		}
+		w := want[got.Type]
+		w.At, w.MessageID = now.Add(time.Second), m.ID
+		if !equal(got, w) {
+			t.Errorf("Parse(the simulator's %s) =\n%+v; want\n%+v", ev.Type, got, w)
+		}
+	}
 }
