@@ -19,12 +19,14 @@ import (
 
 // Limits of an issue upload.
 const (
-	// MaxIssueBytes is the largest issue file, front matter and body together (200 KB).
-	MaxIssueBytes = 200 << 10
+	// MaxIssueBytes is the largest issue file, front matter and body together (100 KB).
+	MaxIssueBytes = 100 << 10
 	// MaxFrontMatterBytes bounds the front matter, as for a case study.
 	MaxFrontMatterBytes = markdown.MaxFrontMatterBytes
-	// MaxIssueHTML bounds the rendered body, as for a case study.
-	MaxIssueHTML = markdown.MaxHTMLBytes
+	// MaxIssueHTML bounds the rendered body (100 KB): Gmail cuts a mail's HTML off after
+	// about 102 KB, and the issue is stored three times over (mail HTML, plain text and the
+	// archive page) in one DynamoDB item of at most 400 KB when its dispatch starts.
+	MaxIssueHTML = 100 << 10
 	// MaxSendAtPast is how long before the upload a ready issue's send_at may be: the
 	// dispatch sends at once every ready issue whose time has passed, so an older time is
 	// far more likely a copied front matter than an intended send.
@@ -112,7 +114,7 @@ func ParseIssue(key string, data []byte, now time.Time) IssueResult {
 	}
 	r.Issue.ID = id
 	if len(data) > MaxIssueBytes {
-		r.problem(0, "", "the file is %d bytes; the limit is %d (200 KB)", len(data), MaxIssueBytes)
+		r.problem(0, "", "the file is %d bytes; the limit is %d (100 KB)", len(data), MaxIssueBytes)
 		return r
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
