@@ -26,6 +26,7 @@ import (
 	"sectorhub/shared/bulletin"
 	"sectorhub/shared/bulletinapi"
 	"sectorhub/shared/bulletinmail"
+	"sectorhub/shared/bulletinsend"
 	"sectorhub/shared/dynamo"
 	"sectorhub/shared/httpapi"
 	"sectorhub/shared/imports"
@@ -59,16 +60,6 @@ type env struct {
 	sender        mail.Sender
 }
 
-// previewer renders an issue as the dispatch's Preview does, with no events or case studies.
-type previewer struct {
-	r   bulletinmail.Renderer
-	now func() time.Time
-}
-
-func (p previewer) Preview(_ context.Context, iss bulletin.Issue) (bulletin.Rendered, error) {
-	return p.r.Render(iss, nil, nil, p.now())
-}
-
 func newEnv(t *testing.T, db *dynamodb.Client, table string) *env {
 	t.Helper()
 	store := dynamo.New(db, table)
@@ -86,7 +77,7 @@ func newEnv(t *testing.T, db *dynamodb.Client, table string) *env {
 	c := &clock{t: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 	e := &env{capture: capture, store: store, clock: c, logs: logs, renderer: renderer, sender: sender}
 	e.public = bulletinapi.New(bulletinapi.Deps{Store: store, Outbox: store, Sender: sender, Mail: renderer, SiteURL: site, Now: c.Now, Log: log})
-	e.staff = bulletinapi.NewStaff(bulletinapi.StaffDeps{Store: store, Sender: sender, Preview: previewer{renderer, c.Now}, Mail: renderer, Now: c.Now, Log: log})
+	e.staff = bulletinapi.NewStaff(bulletinapi.StaffDeps{Store: store, Sender: sender, Preview: &bulletinsend.Dispatcher{Store: store, Content: store, Renderer: renderer, Now: c.Now, Log: log}, Mail: renderer, Now: c.Now, Log: log})
 	t.Cleanup(func() {
 		if strings.Contains(logs.String(), "example.net") {
 			t.Errorf("an address was logged:\n%s", logs.String())
@@ -809,6 +800,9 @@ func TestStaffTestSend(t *testing.T) {
 			}
 			m := parseMail(t, mails[0].Raw)
 			link := site + "/bulletin/unsubscribe?token=" + bulletinapi.TestUnsubscribeToken
+			if !strings.Contains(m.text, "Upcoming events") || !strings.Contains(m.text, "New case studies") {
+				t.Errorf("%s: text %q; want the issue with its sections", tc.name, m.text)
+			}
 			if lu := m.header.Get("List-Unsubscribe"); lu != "<"+link+">" || !strings.Contains(m.text, link) {
 				t.Errorf("%s: List-Unsubscribe %q, text %q; want the placeholder link", tc.name, lu, m.text)
 			}
@@ -874,7 +868,7 @@ func TestStaffTestSend(t *testing.T) {
 		}
 
 		// SES refusing the mail for good: "failed".
-		rejecting := bulletinapi.NewStaff(bulletinapi.StaffDeps{Store: e.store, Sender: rejectSender{}, Preview: previewer{e.renderer, e.clock.Now}, Mail: e.renderer, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(e.logs, nil))})
+		rejecting := bulletinapi.NewStaff(bulletinapi.StaffDeps{Store: e.store, Sender: rejectSender{}, Preview: &bulletinsend.Dispatcher{Store: e.store, Content: e.store, Renderer: e.renderer, Now: e.clock.Now}, Mail: e.renderer, Now: e.clock.Now, Log: slog.New(slog.NewTextHandler(e.logs, nil))})
 		resp = call(t, rejecting, req{route: "POST /staff/bulletins/{id}/test", params: map[string]string{"id": ready.ID}, body: `{"email":"refused@example.net"}`})
 		if got := decode[bulletinapi.TestSendResponse](t, resp); resp.StatusCode != 202 || got.Status != "failed" {
 			t.Errorf("test send that SES rejects = %d %s; want 202 failed", resp.StatusCode, resp.Body)
