@@ -704,14 +704,22 @@ func TestArchive(t *testing.T) {
 	})
 }
 
+// staffIssues stores three issues uploaded at t0: one sent (its mail rendered with the
+// subject "Funding news, as sent"), one ready and one draft.
+func (e *env) staffIssues(t *testing.T) (t0 time.Time, sent, ready, draft bulletin.Issue) {
+	t.Helper()
+	t0 = time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)
+	sent = e.putIssue(t, "2026-11-03", "Funding news", bulletin.Ready, t0)
+	ready = e.putIssue(t, "2026-11-10", "Peer mentors", bulletin.Ready, t0)
+	draft = e.putIssue(t, "2026-11-17", "A draft", bulletin.Draft, t0)
+	e.send(t, sent, "Funding news, as sent", t0.Add(time.Hour), true)
+	return t0, sent, ready, draft
+}
+
 func TestStaff(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		e := newEnv(t, db, table)
-		t0 := time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)
-		sent := e.putIssue(t, "2026-11-03", "Funding news", bulletin.Ready, t0)
-		ready := e.putIssue(t, "2026-11-10", "Peer mentors", bulletin.Ready, t0)
-		draft := e.putIssue(t, "2026-11-17", "A draft", bulletin.Draft, t0)
-		e.send(t, sent, "Funding news, as sent", t0.Add(time.Hour), true)
+		t0, sent, ready, draft := e.staffIssues(t)
 
 		list := call(t, e.staff, req{route: "GET /staff/bulletins"})
 		page := decode[bulletinapi.StaffIssuesPage](t, list)
@@ -772,11 +780,7 @@ func TestStaff(t *testing.T) {
 func TestStaffTestSend(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		e := newEnv(t, db, table)
-		t0 := time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)
-		sent := e.putIssue(t, "2026-11-03", "Funding news", bulletin.Ready, t0)
-		ready := e.putIssue(t, "2026-11-10", "Peer mentors", bulletin.Ready, t0)
-		draft := e.putIssue(t, "2026-11-17", "A draft", bulletin.Draft, t0)
-		e.send(t, sent, "Funding news, as sent", t0.Add(time.Hour), true)
+		_, sent, ready, draft := e.staffIssues(t)
 		testSend := func(id, body string, headers map[string]string) httpapi.Response {
 			return call(t, e.staff, req{route: "POST /staff/bulletins/{id}/test", params: map[string]string{"id": id}, body: body, headers: headers})
 		}
