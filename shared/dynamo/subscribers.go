@@ -11,8 +11,8 @@ package dynamo
 //	                                       address is trimmed and lower-cased before hashing
 //
 // Access patterns: SubscriberByID (GetItem SUB#), SubscriberByEmail (GetItem SUBEMAIL#, then
-// GetItem SUB#), SubscribedCount (Query gsi2 gsi2pk=SUBSCRIBED, Select COUNT), and the writes
-// below. The two items of an address are created together, in one TransactWriteItems, each
+// GetItem SUB#), SubscribedPage (Query gsi2 gsi2pk=SUBSCRIBED, in ID order), SubscribedCount
+// (the same Query, Select COUNT), and the writes below. The two items of an address are created together, in one TransactWriteItems, each
 // on condition attribute_not_exists(pk): of two requests creating the same address at once
 // one creates it and the other reads what it created. Every later write of SUB# is a Put of
 // the whole record on condition that its version is the one read (an optimistic lock): a
@@ -453,18 +453,11 @@ func (s *Store) SoftBounce(ctx context.Context, email string, now time.Time) (su
 // SubscribedCount counts the Subscribed subscribers: Query gsi2 gsi2pk=SUBSCRIBED, Select
 // COUNT, every page. gsi2 is eventually consistent: a change of a moment ago may not count yet.
 func (s *Store) SubscribedCount(ctx context.Context) (int, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("gsi2pk").Equal(expression.Value(subscribedIndex))).Build()
+	in, err := s.subscribedQuery()
 	if err != nil {
 		return 0, fmt.Errorf("subscribed count: %w", err)
 	}
-	in := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(gsi2),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		Select:                    types.SelectCount,
-	}
+	in.Select = types.SelectCount
 	n := 0
 	for {
 		out, err := s.db.Query(ctx, in)
@@ -474,6 +467,72 @@ func (s *Store) SubscribedCount(ctx context.Context) (int, error) {
 		n += int(out.Count)
 		if out.LastEvaluatedKey == nil {
 			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// subscribedQuery is the Query of gsi2's partition of the Subscribed subscribers.
+func (s *Store) subscribedQuery() (*dynamodb.QueryInput, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("gsi2pk").Equal(expression.Value(subscribedIndex))).Build()
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(gsi2),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}, nil
+}
+
+// subscribedPageSize is SubscribedPage's limit when the caller gives none.
+const subscribedPageSize = 1000
+
+// SubscribedPage returns up to limit Subscribed subscribers (1000 when limit <= 0) after
+// cursor ("" for the first page), in ID order, and the cursor of the next page ("" after the
+// last): Query gsi2 gsi2pk=SUBSCRIBED gsi2sk > <cursor>, whole records (gsi2 projects every
+// attribute). The cursor is the last subscriber ID of the page before; anything else is an
+// error. gsi2 is eventually consistent: a subscriber who left a moment ago may still be
+// listed (a dispatch's claim checks the record itself).
+func (s *Store) SubscribedPage(ctx context.Context, cursor string, limit int) (subs []bulletin.Subscriber, next string, err error) {
+	if limit <= 0 {
+		limit = subscribedPageSize
+	}
+	in, err := s.subscribedQuery()
+	if err != nil {
+		return nil, "", fmt.Errorf("subscribed page: %w", err)
+	}
+	if cursor != "" {
+		if !bulletin.ValidID(cursor) {
+			return nil, "", errors.New("subscribed page: the cursor is not a subscriber ID")
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			"pk":     &types.AttributeValueMemberS{Value: subscriberPK(cursor)},
+			"sk":     &types.AttributeValueMemberS{Value: subscriberSK},
+			"gsi2pk": &types.AttributeValueMemberS{Value: subscribedIndex},
+			"gsi2sk": &types.AttributeValueMemberS{Value: cursor},
+		}
+	}
+	for {
+		in.Limit = aws.Int32(int32(limit - len(subs)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("subscribed page: %w", err)
+		}
+		for _, item := range out.Items {
+			it, err := decodeSubscriberItem(item)
+			if err != nil {
+				return nil, "", err
+			}
+			subs = append(subs, it.Subscriber)
+		}
+		if out.LastEvaluatedKey == nil {
+			return subs, "", nil
+		}
+		if len(subs) >= limit {
+			return subs, subs[len(subs)-1].ID, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}

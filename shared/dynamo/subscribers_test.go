@@ -738,6 +738,10 @@ func TestImportSubscribersList(t *testing.T) {
 		if c := subscribedCount(t, st); c != n-1 {
 			t.Errorf("SubscribedCount = %d; want %d", c, n-1)
 		}
+		ids, _ := pageAll(t, st, 1000)
+		if len(ids) != n-1 || !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != n-1 {
+			t.Errorf("SubscribedPage by 1000 listed %d subscribers (sorted %v); want each of %d once, in ID order", len(ids), slices.IsSorted(ids), n-1)
+		}
 		if c := countItems(t, db, table, "SUB#"); c != n {
 			t.Errorf("%d SUB# records; want %d", c, n)
 		}
@@ -908,5 +912,96 @@ func TestSubscriberReads(t *testing.T) {
 		if c := subscribedCount(t, st); c != 1 {
 			t.Errorf("SubscribedCount = %d; want 1", c)
 		}
+	})
+}
+
+// pageAll pages through SubscribedPage with limit and returns the IDs in order and the
+// number of pages.
+func pageAll(tb testing.TB, st *dynamo.Store, limit int) (ids []string, pages int) {
+	tb.Helper()
+	cursor := ""
+	for {
+		subs, next, err := st.SubscribedPage(context.Background(), cursor, limit)
+		if err != nil {
+			tb.Fatalf("SubscribedPage(%q, %d): %v", cursor, limit, err)
+		}
+		if limit > 0 && len(subs) > limit {
+			tb.Fatalf("SubscribedPage(%q, %d) = %d subscribers; want at most %d", cursor, limit, len(subs), limit)
+		}
+		pages++
+		for _, s := range subs {
+			if s.State != bulletin.Subscribed || s.Email == "" || s.UnsubscribeSecret == "" {
+				tb.Errorf("SubscribedPage listed %+v; want whole Subscribed records", s)
+			}
+			ids = append(ids, s.ID)
+		}
+		if next == "" {
+			return ids, pages
+		}
+		cursor = next
+	}
+}
+
+func TestSubscribedPage(t *testing.T) {
+	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
+		ctx := context.Background()
+		st := dynamo.New(db, table)
+		if subs, next, err := st.SubscribedPage(ctx, "", 10); len(subs) != 0 || next != "" || err != nil {
+			t.Errorf("SubscribedPage of an empty table = %v, %q, %v; want nothing", subs, next, err)
+		}
+		var want []string
+		for i := range 7 {
+			email := fmt.Sprintf("page%d@example.org", i)
+			subscribed(t, st, email, subT0)
+			want = append(want, mustSubscriber(t, st, email).ID)
+		}
+		slices.Sort(want)
+		request(t, st, "pending-page@example.org", "A", subT0)
+		suppressed(t, st, "bounced-page@example.org", bulletin.Bounced, subT0)
+		suppressed(t, st, "gone-page@example.org", bulletin.Unsubscribed, subT0)
+
+		for _, tc := range []struct {
+			name  string
+			limit int
+			pages int // at least
+		}{
+			{"one page", 0, 1},
+			{"pages of 3", 3, 3},
+			{"pages of 1", 1, 7},
+			{"exactly one page", 7, 1},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				ids, pages := pageAll(t, st, tc.limit)
+				if !slices.Equal(ids, want) || pages < tc.pages {
+					t.Errorf("SubscribedPage by %d = %v in %d pages; want %v in at least %d", tc.limit, ids, pages, want, tc.pages)
+				}
+			})
+		}
+
+		t.Run("the cursor's subscriber leaves between pages", func(t *testing.T) {
+			first, next, err := st.SubscribedPage(ctx, "", 3)
+			if err != nil || len(first) != 3 || next != first[2].ID {
+				t.Fatalf("SubscribedPage(\"\", 3) = %d, %q, %v; want 3 and the last one's ID", len(first), next, err)
+			}
+			if changed, err := st.Unsubscribe(ctx, first[2].ID, first[2].UnsubscribeSecret, subT0.Add(time.Hour)); err != nil || !changed {
+				t.Fatalf("Unsubscribe = %v, %v", changed, err)
+			}
+			rest, _, err := st.SubscribedPage(ctx, next, 10)
+			var ids []string
+			for _, s := range rest {
+				ids = append(ids, s.ID)
+			}
+			if err != nil || !slices.Equal(ids, want[3:]) {
+				t.Errorf("SubscribedPage after a gone cursor = %v, %v; want %v", ids, err, want[3:])
+			}
+		})
+
+		t.Run("a cursor that is not an ID", func(t *testing.T) {
+			for _, cursor := range []string{"x", "SUB#" + want[0], want[0] + "="} {
+				if _, _, err := st.SubscribedPage(ctx, cursor, 10); err == nil {
+					t.Errorf("SubscribedPage(%q) = nil error; want one", cursor)
+				}
+			}
+		})
 	})
 }
