@@ -4,8 +4,8 @@
 //   - Subscribers: a subscriber list, subscribers/<name>.csv (see bulletin.ParseSubscribers
 //     for the format), validated all or nothing; every row of a valid file becomes a
 //     confirmed subscriber with the consent it records, except addresses that unsubscribed,
-//     bounced or complained, which an import never resubscribes. The report counts what
-//     happened to the rows.
+//     bounced or complained, which an import never resubscribes. The import's Counts say
+//     what became of the rows.
 //   - Issues: one week's issue, bulletins/<yyyy-mm-dd>.md (see bulletin.ParseIssue), stored
 //     for the dispatch with its import record in one transaction, replacing the date's
 //     earlier upload until its dispatch begins; after that the issue can no longer change.
@@ -15,7 +15,6 @@ package bulletiningest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -81,20 +80,25 @@ func (k Subscribers) Parse(ctx context.Context, u ingest.Upload, body io.Reader)
 	}, nil
 }
 
-// Publish implements ingest.Kind: the rows are imported, and the report says what became of
-// them (Summary). The lifecycle records the import. A retry of an import interrupted after
+// Publish implements ingest.Kind: the rows are imported, and the report counts what became of
+// them (Counts). The lifecycle records the import. A retry of an import interrupted after
 // the rows were written imports nothing more, and counts those rows as subscribed already.
 func (k Subscribers) Publish(ctx context.Context, u ingest.Upload, rows []bulletin.ImportRow, rep imports.Report) (imports.Report, bool, error) {
 	counts, err := k.Store.ImportSubscribers(ctx, u.Key, rows, k.Now().UTC())
 	if err != nil {
 		return rep, false, err
 	}
-	rep.Version = Summary(counts)
+	rep.Counts = Counts(counts)
 	return rep, false, nil
 }
 
-// Summary says what an import did, as the import's report shows it: "added 7012,
-// confirmed 3, already subscribed 14, suppressed 11 (not resubscribed)".
-func Summary(c bulletin.ImportCounts) string {
-	return fmt.Sprintf("added %d, confirmed %d, already subscribed %d, suppressed %d (not resubscribed)", c.Added, c.Confirmed, c.AlreadySubscribed, c.Suppressed)
+// Counts is what an import did, as the import's record and report show it: every row in
+// one of added, confirmed, already_subscribed and suppressed (not resubscribed).
+func Counts(c bulletin.ImportCounts) map[string]int {
+	return map[string]int{
+		"added":              c.Added,
+		"confirmed":          c.Confirmed,
+		"already_subscribed": c.AlreadySubscribed,
+		"suppressed":         c.Suppressed,
+	}
 }
