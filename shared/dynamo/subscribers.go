@@ -12,12 +12,14 @@ package dynamo
 //
 // Access patterns: SubscriberByID (GetItem SUB#), SubscriberByEmail (GetItem SUBEMAIL#, then
 // GetItem SUB#), SubscribedPage (Query gsi2 gsi2pk=SUBSCRIBED, in ID order), SubscribedCount
-// (the same Query, Select COUNT), and the writes below. The two items of an address are created together, in one TransactWriteItems, each
-// on condition attribute_not_exists(pk): of two requests creating the same address at once
-// one creates it and the other reads what it created. Every later write of SUB# is a Put of
-// the whole record on condition that its version is the one read (an optimistic lock): a
-// writer that loses reads again and decides again, a few times, then gives up with an error.
-// A whole-record Put rather than UpdateItem because the embedded minidyn ignores REMOVE of a
+// (the same Query, Select COUNT), and the writes below.
+//
+// The two items of an address are created together, in one TransactWriteItems, each on
+// condition attribute_not_exists(pk): of two requests creating the same address at once one
+// creates it and the other reads what it created. Every later write of SUB# is a Put of the
+// whole record on condition that its version is the one read (an optimistic lock): a writer
+// that loses reads again and decides again, a few times, then gives up with an error. A
+// whole-record Put rather than UpdateItem because the embedded minidyn ignores REMOVE of a
 // top-level attribute, and the gsi2 keys must go when a subscriber leaves Subscribed.
 
 import (
@@ -53,9 +55,8 @@ const (
 	confirmMailPrefix = "bulletin-confirm-"
 )
 
-// errSubscriberStale is a write whose condition failed (the record changed since it was
-// read, or another request created the address) or that clashed with another transaction:
-// read again and decide again.
+// errSubscriberStale is a write whose condition failed: the record changed since it was
+// read, or another request created the address. Read again and decide again.
 var errSubscriberStale = errors.New("the subscriber changed meanwhile")
 
 // subscriberItem is the stored form of SUB#<id>: the subscriber and the number of
@@ -70,7 +71,8 @@ type subscriberEmailItem struct {
 	SubscriberID string `json:"subscriber_id"`
 }
 
-// subscriberAddressPK is the lookup item's key of an address: case does not make another subscriber.
+// subscriberAddressPK is the key of an address's lookup item: the same address in another
+// case is the same subscriber.
 func subscriberAddressPK(email string) string {
 	return subscriberEmailPK(strings.ToLower(strings.TrimSpace(email)))
 }
@@ -109,16 +111,28 @@ func (s *Store) subscriberByEmail(ctx context.Context, email string) (subscriber
 	if err != nil || item == nil {
 		return subscriberItem{}, false, err
 	}
-	var ref subscriberEmailItem
-	if err := attributevalue.UnmarshalMapWithOptions(item, &ref, jsonTagsDecode); err != nil || ref.SubscriberID == "" {
-		return subscriberItem{}, false, fmt.Errorf("decode subscriber address item: no subscriber_id (%v)", err)
+	id, err := decodeAddressItem(item)
+	if err != nil {
+		return subscriberItem{}, false, err
 	}
-	it, ok, err := s.subscriber(ctx, ref.SubscriberID)
+	it, ok, err := s.subscriber(ctx, id)
 	if err == nil && !ok {
 		// The two items are only ever created together and never deleted.
-		return it, false, fmt.Errorf("subscriber %s of an address item is missing", ref.SubscriberID)
+		return it, false, fmt.Errorf("subscriber %s of an address item is missing", id)
 	}
 	return it, ok, err
+}
+
+// decodeAddressItem returns the subscriber ID a SUBEMAIL# item holds.
+func decodeAddressItem(item map[string]types.AttributeValue) (string, error) {
+	var ref subscriberEmailItem
+	if err := attributevalue.UnmarshalMapWithOptions(item, &ref, jsonTagsDecode); err != nil {
+		return "", fmt.Errorf("decode subscriber address item: %w", err)
+	}
+	if ref.SubscriberID == "" {
+		return "", errors.New("decode subscriber address item: no subscriber_id")
+	}
+	return ref.SubscriberID, nil
 }
 
 func decodeSubscriberItem(item map[string]types.AttributeValue) (subscriberItem, error) {
@@ -144,8 +158,8 @@ func newSubscriberItem(email, name, organisation string, state bulletin.State, n
 	}}
 }
 
-// leave moves it out of Subscribed or Pending into a suppressed state at now: no consent in
-// force, and no confirmation link that works any more.
+// leave puts it in a suppressed state at now: no consent in force, no confirmation link that
+// works any more, and (written) out of gsi2.
 func (it *subscriberItem) leave(state bulletin.State, now time.Time) {
 	it.State, it.ChangedAt = state, now
 	it.Consent = nil
@@ -355,8 +369,11 @@ func (s *Store) ConfirmSubscription(ctx context.Context, id, secret string, now 
 		}
 		next := cur
 		next.subscribe(bulletin.Consent{At: now, Source: bulletin.SourceWebForm, TextVersion: bulletin.ConsentTextVersion}, now)
+		if err := s.writeSubscriber(ctx, next, cur.Version, false); err != nil {
+			return err
+		}
 		res = bulletin.Confirmed
-		return s.writeSubscriber(ctx, next, cur.Version, false)
+		return nil
 	})
 	return res, err
 }
@@ -645,12 +662,12 @@ func (s *Store) importBatch(ctx context.Context, rows []bulletin.ImportRow, sour
 		if !ok {
 			continue
 		}
-		var ref subscriberEmailItem
-		if err := attributevalue.UnmarshalMapWithOptions(item, &ref, jsonTagsDecode); err != nil || ref.SubscriberID == "" {
-			return fmt.Errorf("decode subscriber address item: no subscriber_id (%v)", err)
+		id, err := decodeAddressItem(item)
+		if err != nil {
+			return err
 		}
-		idOf[i] = ref.SubscriberID
-		subKeys = append(subKeys, key(subscriberPK(ref.SubscriberID), subscriberSK))
+		idOf[i] = id
+		subKeys = append(subKeys, key(subscriberPK(id), subscriberSK))
 	}
 	subs, err := s.batchGetByPK(ctx, subKeys)
 	if err != nil {
