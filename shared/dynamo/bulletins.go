@@ -3,8 +3,8 @@ package dynamo
 // The bulletin's issues and their dispatch (bulletinkeys.go lays out the items). Store
 // implements bulletinsend.DispatchStore with subscribers.go's SubscribedPage.
 //
-// Access patterns: PutIssue (GetItem, then TransactWriteItems: Put ISSUE + the import
-// record), IssueByID, RenderedIssue (GetItem), Issues (Query gsi1 gsi1pk=BULLETINS, newest
+// Access patterns: PutIssue (GetItem, then TransactWriteItems: the import record + Put or
+// Update ISSUE), IssueByID, RenderedIssue (GetItem), Issues (Query gsi1 gsi1pk=BULLETINS, newest
 // ID first, then GetItem of each issue on the page: gsi1 does not project the dispatch),
 // SentIssues (Query gsi2 gsi2pk=BULLETIN_SENT, newest first), DueIssues (Query gsi2
 // gsi2pk=BULLETIN_DUE, gsi2sk ≤ now), the dispatch's lease and state (UpdateItem ISSUE on
@@ -88,13 +88,6 @@ type issueBody struct {
 type renderedItem struct {
 	RenderedAt time.Time `json:"rendered_at"`
 	Body       []byte    `json:"body"`
-}
-
-// recipientItem is the stored form of BULLETIN#<id>/R#<subscriber id>.
-type recipientItem struct {
-	bulletin.Recipient
-	// ClaimedBy is the invocation (the lease owner) that claimed the recipient.
-	ClaimedBy string `json:"claimed_by,omitempty"`
 }
 
 func gzipJSON(v any) ([]byte, error) {
@@ -625,6 +618,9 @@ func (s *Store) ReleaseDispatch(ctx context.Context, id, owner string) error {
 // SaveRendered keeps r as the issue's mail: TransactWriteItems of a ConditionCheck that
 // owner holds the lease of a Preparing dispatch and a Put of BULLETIN#<id>/RENDERED.
 func (s *Store) SaveRendered(ctx context.Context, id, owner string, r bulletin.Rendered) error {
+	if owner == "" {
+		return fmt.Errorf("save rendered %s: no owner", id)
+	}
 	body, err := gzipJSON(r)
 	if err != nil {
 		return fmt.Errorf("encode rendered issue %s: %w", id, err)
