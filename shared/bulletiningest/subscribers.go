@@ -10,7 +10,7 @@
 //     for the dispatch with its import record in one transaction, replacing the date's
 //     earlier upload until its dispatch begins; after that the issue can no longer change.
 //
-// BulletinIngestFunction handles both: Route sends each S3 record to the kind of its prefix.
+// BulletinIngestFunction handles both: Router sends each S3 record to the kind of its prefix.
 package bulletiningest
 
 import (
