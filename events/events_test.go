@@ -60,12 +60,16 @@ func TestSamplesDecode(t *testing.T) {
 				var ev events.S3Event
 				decodeStrict(t, file, &ev)
 				checkS3(t, ev)
+			case len(probe.Records) > 0 && probe.Records[0]["EventSource"] == "aws:sns":
+				var ev events.SNSEvent
+				decodeStrict(t, file, &ev)
+				checkSNS(t, ev)
 			case probe.Source == "aws.scheduler" || probe.Source == "aws.events":
 				var ev events.EventBridgeEvent
 				decodeStrict(t, file, &ev)
 				checkScheduled(t, ev)
 			default:
-				t.Fatalf("%s is neither an HTTP API (payload 2.0), an S3 event nor a scheduled event", file)
+				t.Fatalf("%s is neither an HTTP API (payload 2.0), an S3, an SNS nor a scheduled event", file)
 			}
 		})
 	}
@@ -151,6 +155,28 @@ func checkS3(t *testing.T, ev events.S3Event) {
 		}
 		if r.EventTime.IsZero() {
 			t.Errorf("record %d: no eventTime", i)
+		}
+	}
+}
+
+// checkSNS checks that an SNS event, as SNS delivers it to a subscribed function, is
+// complete: a Notification from a topic, whose subscription is the topic's, carrying a JSON
+// message.
+func checkSNS(t *testing.T, ev events.SNSEvent) {
+	t.Helper()
+	for i, r := range ev.Records {
+		s := r.SNS
+		if r.EventVersion != "1.0" || r.EventSource != "aws:sns" || s.Type != "Notification" {
+			t.Errorf("record %d: EventVersion %q, EventSource %q, Type %q", i, r.EventVersion, r.EventSource, s.Type)
+		}
+		if !strings.HasPrefix(s.TopicArn, "arn:aws:sns:") || !strings.HasPrefix(r.EventSubscriptionArn, s.TopicArn+":") {
+			t.Errorf("record %d: TopicArn %q, EventSubscriptionArn %q: want a topic and a subscription of it", i, s.TopicArn, r.EventSubscriptionArn)
+		}
+		if s.MessageID == "" || s.Timestamp.IsZero() || s.Signature == "" || s.SigningCertURL == "" || s.UnsubscribeURL == "" {
+			t.Errorf("record %d: lacks MessageId, Timestamp, Signature, SigningCertUrl or UnsubscribeUrl", i)
+		}
+		if !json.Valid([]byte(s.Message)) {
+			t.Errorf("record %d: Message is not JSON", i)
 		}
 	}
 }
