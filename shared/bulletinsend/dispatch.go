@@ -75,11 +75,9 @@ const (
 	firstIssueWindow = 7 * 24 * time.Hour
 )
 
-// Page sizes.
-const (
-	pageSize  = 100 // subscribers and queued recipients read at a time
-	listBatch = 25  // recipients written at a time (BatchWriteItem's limit)
-)
+// pageSize is how many subscribers (listed as recipients in one AddRecipients) and queued
+// recipients are read at a time.
+const pageSize = 100
 
 // unlimitedRate is the rate used when SES reports no limit and BULLETIN_MAX_RATE is unset
 // (a local endpoint without limits): as fast as MaxWorkers go.

@@ -167,11 +167,9 @@ func (j *job) prepare(iss bulletin.Issue) error {
 		if err != nil {
 			return fmt.Errorf("subscribers: %w", err)
 		}
-		for len(subs) > 0 {
-			batch := subs[:min(listBatch, len(subs))]
-			subs = subs[len(batch):]
-			rs := make([]bulletin.Recipient, len(batch))
-			for i, s := range batch {
+		if len(subs) > 0 {
+			rs := make([]bulletin.Recipient, len(subs))
+			for i, s := range subs {
 				rs[i] = bulletin.Recipient{
 					SubscriberID:     s.ID,
 					Email:            s.Email,
@@ -303,12 +301,7 @@ func (j *job) attend(r bulletin.Recipient) {
 	res, err := d.Store.ClaimRecipient(claim, j.id, j.owner, r, d.now())
 	cancel()
 	if err != nil {
-		if errors.Is(err, bulletin.ErrLeaseLost) {
-			j.lost.Store(true)
-			j.stop(err)
-		} else {
-			j.stop(fmt.Errorf("claim recipient: %w", err))
-		}
+		j.fail("claim recipient", err)
 		return
 	}
 	switch res {
@@ -385,7 +378,7 @@ func (j *job) record(r bulletin.Recipient, status bulletin.RecipientStatus, mess
 	defer cancel()
 	if err := j.d.Store.FinishRecipient(ctx, j.id, r.SubscriberID, status, messageID, code, j.d.now()); err != nil {
 		j.unknown.Add(1)
-		j.stop(fmt.Errorf("record recipient: %w", err))
+		j.fail("record recipient", err)
 		return
 	}
 	n.Add(1)
@@ -397,8 +390,18 @@ func (j *job) unclaim(r bulletin.Recipient) {
 	ctx, cancel := context.WithTimeout(j.rec, recordTimeout)
 	defer cancel()
 	if err := j.d.Store.UnclaimRecipient(ctx, j.id, r.SubscriberID); err != nil {
-		j.stop(fmt.Errorf("unclaim recipient: %w", err))
+		j.fail("unclaim recipient", err)
 	}
+}
+
+// fail stops the sending after the store refused or failed a write: the lease is lost when
+// the store says so (another invocation took the dispatch over and marked this one's
+// recipients uncertain), and otherwise the store is failing.
+func (j *job) fail(what string, err error) {
+	if errors.Is(err, bulletin.ErrLeaseLost) {
+		j.lost.Store(true)
+	}
+	j.stop(fmt.Errorf("%s: %w", what, err))
 }
 
 // noteSend notes the start of a send SES accepted, for the achieved rate.
@@ -442,8 +445,7 @@ func (j *job) recordProgress(done <-chan struct{}) {
 		cancel()
 		switch {
 		case errors.Is(err, bulletin.ErrLeaseLost):
-			j.lost.Store(true)
-			j.stop(err)
+			j.fail("record progress", err)
 			return
 		case err != nil:
 			// The final record (end) will try again; a missed interim one only delays
@@ -474,8 +476,7 @@ func (j *job) keepLease(done <-chan struct{}) {
 		case err == nil:
 			renewed = time.Now()
 		case errors.Is(err, bulletin.ErrLeaseLost):
-			j.lost.Store(true)
-			j.stop(err)
+			j.fail("renew lease", err)
 			return
 		case time.Since(renewed) >= lease/2:
 			j.stop(fmt.Errorf("renew lease: %w", err))
@@ -554,10 +555,14 @@ func (j *job) end(runErr error) (IssueReport, error) {
 			errs = append(errs, fmt.Errorf("release dispatch: %w", err))
 		}
 	}
-	switch {
-	case len(errs) > 0:
+	switch err := errors.Join(errs...); {
+	case errors.Is(err, bulletin.ErrLeaseLost):
+		// Taken over while ending (the store refused the final writes): the other
+		// invocation carries on.
+		ir.Outcome = LeaseLost
+	case err != nil:
 		ir.Outcome = Failed
-		return *ir, fmt.Errorf("issue %s: %w", j.id, errors.Join(errs...))
+		return *ir, fmt.Errorf("issue %s: %w", j.id, err)
 	case finished:
 		ir.Outcome = Finished
 	default:
