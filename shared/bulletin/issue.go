@@ -95,7 +95,7 @@ func IssueID(key string) (string, bool) {
 // between --- lines:
 //
 //	---
-//	subject: Light Lunch: funding news and a new peer mentors guide   # required, one line, ≤ 150
+//	subject: "Light Lunch: funding news and a new peer mentors guide"   # required, one line, ≤ 150; quoted because of ": "
 //	preheader: Three deadlines this month                             # optional, one line, ≤ 200
 //	send_at: 2026-12-01T12:30:00Z                                     # optional, RFC 3339 with offset
 //	status: ready                                                     # required: ready or draft

@@ -93,6 +93,10 @@ func Fields(front []byte, example string) (m *yaml.Node, line int, problem strin
 		if line > 0 {
 			line += Offset
 		}
+		if strings.Contains(msg, "mapping values are not allowed") {
+			// The commonest mistake: a value with ": " in it, which YAML reads as a mapping.
+			msg += `; a value containing ": " must be put in quotes, as in subject: "Light Lunch: funding news"`
+		}
 		return nil, line, "the front matter is not valid YAML: " + msg
 	}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {

@@ -2,6 +2,7 @@ package frontmatter
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -53,5 +54,17 @@ func TestInvalidUTF8(t *testing.T) {
 		if got := InvalidUTF8([]byte(tc.data)); got != tc.want {
 			t.Errorf("InvalidUTF8(%q) = %d; want %d", tc.data, got, tc.want)
 		}
+	}
+}
+
+// TestFieldsColonHint: a value with ": " in it, the commonest mistake, is reported on its
+// line with the advice to quote it.
+func TestFieldsColonHint(t *testing.T) {
+	_, line, problem := Fields([]byte("status: ready\nsubject: Light Lunch: funding news\n"), "subject: Light Lunch")
+	if line != 3 || !strings.Contains(problem, "must be put in quotes") {
+		t.Errorf("Fields(unquoted colon) = line %d, %q; want line 3 and the advice to quote", line, problem)
+	}
+	if _, _, problem := Fields([]byte("subject: [unclosed\n"), "subject: x"); strings.Contains(problem, "quotes") {
+		t.Errorf("Fields(unclosed list) = %q; want no advice about colons", problem)
 	}
 }
