@@ -495,10 +495,14 @@ func heldBy(owner string) expression.ConditionBuilder {
 	return leaseOwner.Equal(expression.Value(owner))
 }
 
-// endLease adds to up the end of the lease: no owner, and a time long past. (The attributes
-// are emptied rather than removed: the embedded server, minidyn, ignores REMOVE.)
+// absent is the value (NULL) of an attribute that goes: every reader takes NULL as absent,
+// and the embedded minidyn ignores REMOVE of a top-level attribute (as events.go notes).
+var absent = expression.Value(&types.AttributeValueMemberNULL{Value: true})
+
+// endLease adds to up the end of the lease: no owner, and an end long past (so that the
+// condition lease_until ≤ now of BeginDispatch holds).
 func endLease(up expression.UpdateBuilder) expression.UpdateBuilder {
-	return up.Set(leaseOwner, expression.Value("")).Set(leaseUntil, expression.Value(timeKey(time.Time{})))
+	return up.Set(leaseOwner, absent).Set(leaseUntil, expression.Value(timeKey(time.Time{})))
 }
 
 func inState(st bulletin.DispatchState) expression.ConditionBuilder {
@@ -797,12 +801,11 @@ func recipientCond(st bulletin.RecipientStatus) expression.ConditionBuilder {
 	return expression.Name("status").Equal(expression.Value(st))
 }
 
-// dropPersonal adds to up the removal of what a recipient's mail needed, once it is
-// attended to. (The attributes are emptied rather than removed: the embedded server,
-// minidyn, ignores REMOVE.)
+// dropPersonal adds to up the removal (NULL) of what a recipient's mail needed, once it is
+// attended to.
 func dropPersonal(up expression.UpdateBuilder) expression.UpdateBuilder {
 	for _, name := range []string{"email", "name", "unsubscribe_token"} {
-		up = up.Set(expression.Name(name), expression.Value(""))
+		up = up.Set(expression.Name(name), absent)
 	}
 	return up
 }
@@ -941,8 +944,8 @@ func (s *Store) FinishRecipient(ctx context.Context, id, subscriberID string, st
 // if it is neither.
 func (s *Store) UnclaimRecipient(ctx context.Context, id, subscriberID string) error {
 	up := expression.Set(expression.Name("status"), expression.Value(bulletin.Queued)).
-		Set(expression.Name("claimed_at"), expression.Value(timeKey(time.Time{}))).
-		Set(expression.Name("claimed_by"), expression.Value(""))
+		Set(expression.Name("claimed_at"), absent).
+		Set(expression.Name("claimed_by"), absent)
 	err := s.updateRecipient(ctx, id, subscriberID, up, recipientCond(bulletin.Claimed))
 	if conditionFailed(err) {
 		return s.recipientRefused(ctx, "unclaim recipient", id, subscriberID, bulletin.Queued)

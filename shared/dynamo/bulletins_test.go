@@ -809,8 +809,8 @@ func TestDispatchAfterCrash(t *testing.T) {
 		if err := st.FinishRecipient(ctx, id, ids[249], bulletin.Queued, "", "", bt0); err == nil {
 			t.Errorf("FinishRecipient with status queued = nil; want an error")
 		}
-		if page, next, err := st.QueuedRecipients(ctx, id, "", 20); err != nil || len(page) != 1 || page[0].SubscriberID != ids[249] || next != "" || page[0].Email == "" {
-			t.Errorf("QueuedRecipients at the end = %v, %q, %v; want only %s, with its address", page, next, err, ids[249])
+		if page, next, err := st.QueuedRecipients(ctx, id, "", 20); err != nil || len(page) != 1 || page[0].SubscriberID != ids[249] || next != "" || page[0].Email == "" || !page[0].ClaimedAt.IsZero() {
+			t.Errorf("QueuedRecipients at the end = %+v, %q, %v; want only %s, with its address and no claim", page, next, err, ids[249])
 		}
 		if p := mustCount(t, st, id); p != (bulletin.Progress{Recipients: n, Sent: 247, Uncertain: 2, Remaining: 1}) {
 			t.Errorf("CountRecipients = %+v; want 247 sent, 2 uncertain, 1 remaining", p)
