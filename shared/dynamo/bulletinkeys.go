@@ -11,12 +11,21 @@ import (
 //	SUB#<subscriber id>        SUB         a subscriber (bulletin.Subscriber's fields, state in "state");
 //	                                       while Subscribed: gsi2pk SUBSCRIBED, gsi2sk <subscriber id>
 //	SUBEMAIL#<sha256(email)>   SUBEMAIL    the one subscriber of an address: {"subscriber_id"}
-//	BULLETIN#<issue id>        ISSUE       an issue (bulletin.StoredIssue) with its dispatch;
-//	                                       gsi1pk BULLETINS, gsi1sk <issue id> (the staff list);
-//	                                       while Ready and not Finished: gsi2pk BULLETIN_DUE, gsi2sk <send_at>#<id>;
-//	                                       once Finished: gsi2pk BULLETIN_SENT, gsi2sk <finished_at>#<id>
-//	BULLETIN#<issue id>        RENDERED    the issue's bulletin.Rendered mail
-//	BULLETIN#<issue id>        R#<sub id>  one recipient of the issue (bulletin.Recipient)
+//	BULLETIN#<issue id>        ISSUE       an issue (bulletin.StoredIssue) with its dispatch, its body
+//	                                       gzip-compressed in "body"; gsi1pk BULLETINS, gsi1sk <issue id>
+//	                                       (the staff list); gsi2 by where it stands:
+//	                                         BULLETIN_DUE   <send_at>#<id>      ready, not finished
+//	                                         BULLETIN_DRAFT <id>                a draft (nothing reads it)
+//	                                         BULLETIN_SENT  <finished_at>#<id>  finished: the archive
+//	BULLETIN#<issue id>        RENDERED    the issue's bulletin.Rendered mail, gzip-compressed
+//	BULLETIN#<issue id>        R#<sub id>  one recipient of the issue (bulletin.Recipient, claimed_by,
+//	                                       expires_at a year after listing: the table's TTL)
+//
+// An issue's gsi2 keys are changed, never removed, and attributes that end (an attended
+// recipient's address, name and token; an ended lease's owner) are set to NULL rather than
+// removed: the embedded DynamoDB (minidyn) loses index entries when an item leaves an index
+// and comes back, and ignores REMOVE of a top-level attribute in UpdateItem. An ended lease
+// is lease_owner NULL and lease_until the zero time, so that anyone may take it at once.
 
 func subscriberPK(id string) string { return "SUB#" + id }
 
