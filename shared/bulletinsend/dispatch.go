@@ -4,20 +4,23 @@
 //
 // A dispatch goes NotStarted → Preparing → Sending → Finished (bulletin.DispatchState). The
 // invocation that holds the issue's lease (its Lambda request ID; DispatchStore) is the only
-// one that works on it; it renews the lease every quarter of it and stops sending at once
-// when the store says the lease is lost. While Preparing it renders the issue once (with the
-// upcoming events and the case studies new since the previous issue) and lists every
-// Subscribed subscriber as a Queued recipient; then the dispatch is Sending. Each recipient
-// is claimed with a conditional write (which also checks that they are still subscribed)
-// before their mail is sent, and their outcome is recorded after; a recipient found claimed
-// by an invocation that stopped without recording is Uncertain and never sent again.
+// one that works on it; it renews the lease every quarter of it and stops starting sends as
+// soon as the store refuses a write for the lease (the progress, recorded every 2 s, the
+// renewal, or a recipient another invocation took over). While Preparing it renders the
+// issue once (with the upcoming events and the case studies new since the previous issue)
+// and lists every Subscribed subscriber as a Queued recipient; then the dispatch is Sending.
+// Each recipient is claimed with a conditional write (which also checks that they are still
+// subscribed) before their mail is sent, and their outcome is recorded after; a recipient
+// found claimed by an invocation that stopped without recording is Uncertain and never sent
+// again.
 //
-// Sends start at most rate a second, evenly spaced by one pacer shared by the workers, where
-// rate is the account's MaxSendRate (SES GetSendQuota) or BULLETIN_MAX_RATE when that is
-// lower. SES's throttling is retried after a pause, through the pacer again, and counted.
-// An invocation stops starting sends StopBefore its deadline, waits for those in flight,
-// records the progress and releases the lease; the next invocation (the schedule's
-// {"continue": true} every minute) takes over at once and carries on.
+// Sends start evenly spaced by one pacer shared by the workers, never more than rate in any
+// second (0.98 of it: pacingSlack), where rate is the account's MaxSendRate (SES
+// GetSendQuota) or BULLETIN_MAX_RATE when that is lower. SES's throttling is retried after a
+// pause, through the pacer again, and counted; nothing is dropped. An invocation stops
+// starting sends StopBefore its deadline, waits for those in flight, records the progress
+// and releases the lease; the next invocation (the schedule's {"continue": true} every
+// minute) takes over at once and carries on.
 package bulletinsend
 
 import (
@@ -120,7 +123,7 @@ type Outcome string
 const (
 	Finished   Outcome = "finished"   // every recipient attended to; the issue is archived
 	Continuing Outcome = "continuing" // stopped (deadline, daily quota, SES unavailable) and released for the next invocation
-	Busy       Outcome = "busy"       // another invocation holds it
+	Busy       Outcome = "busy"       // another invocation holds it (or it was finished meanwhile)
 	LeaseLost  Outcome = "lease_lost" // another invocation took it over while this one worked
 	Failed     Outcome = "error"      // the store or SES failed; released when possible
 )

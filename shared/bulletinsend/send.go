@@ -198,9 +198,8 @@ func (j *job) prepare(iss bulletin.Issue) error {
 // send sends to the queued recipients at rate with workers(rate) workers and one pacer, in
 // passes: a pass offers every queued recipient to the workers; recipients put back after a
 // temporary SES error are offered again by the next pass, after a pause. It returns when a
-// pass claims nothing (the queue is empty; an index a moment behind may still list
-// recipients just attended to), or when j.work ends, once every send in flight has been
-// recorded.
+// pass claims nothing (the queue is empty), or when j.work ends, once every send in flight
+// has been recorded.
 func (j *job) send(rate float64) error {
 	d := j.d
 	base, err := d.Store.CountRecipients(j.work, j.id)
