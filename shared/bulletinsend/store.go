@@ -27,7 +27,9 @@ type IssueStore interface {
 }
 
 // DispatchStore is what the dispatch (package bulletinsend) needs of the store. Every write
-// that changes the dispatch is conditioned on owner holding its lease (ErrLeaseLost).
+// that changes the dispatch (the ISSUE item) is conditioned on owner holding its lease
+// (bulletin.ErrLeaseLost); the writes of one recipient are conditioned on its status
+// instead, so that each is claimed once whoever claims it.
 type DispatchStore interface {
 	IssueStore
 	// DueIssues returns the Ready issues whose SendAt is at or before now and whose dispatch
@@ -56,19 +58,23 @@ type DispatchStore interface {
 	// subscriber ID order, and the next cursor ("" after the last).
 	QueuedRecipients(ctx context.Context, id, cursor string, limit int) (rs []bulletin.Recipient, next string, err error)
 	// ClaimRecipient moves r from Queued to Claimed at now, on condition that its subscriber
-	// is still Subscribed (else the recipient becomes RecipientSuppressed: ClaimSuppressed).
+	// is still Subscribed (else the recipient becomes RecipientSuppressed: ClaimSuppressed);
+	// ClaimTaken when it is not Queued. It is not conditioned on the lease.
 	ClaimRecipient(ctx context.Context, id, owner string, r bulletin.Recipient, now time.Time) (bulletin.ClaimResult, error)
 	// FinishRecipient records a Claimed recipient's outcome (Delivered with messageID, or
 	// RecipientFailed with code) at now and drops its address, name and token.
+	// bulletin.ErrLeaseLost when it is no longer Claimed (another invocation took the
+	// dispatch over and marked it uncertain).
 	FinishRecipient(ctx context.Context, id, subscriberID string, status bulletin.RecipientStatus, messageID, code string, now time.Time) error
 	// UnclaimRecipient puts a Claimed recipient whose mail was certainly not sent back to
-	// Queued.
+	// Queued; bulletin.ErrLeaseLost as FinishRecipient.
 	UnclaimRecipient(ctx context.Context, id, subscriberID string) error
 	// MarkUncertain makes every Claimed recipient of the issue RecipientUncertain (their
 	// sender stopped before recording), dropping their address, name and token, and returns
 	// how many.
 	MarkUncertain(ctx context.Context, id, owner string, now time.Time) (int, error)
-	// AddThrottled adds n to the dispatch's count of SES throttling errors.
+	// AddThrottled adds n to the dispatch's count of SES throttling errors. (The dispatch
+	// records Throttled with the rest of the progress, SetProgress, and does not call it.)
 	AddThrottled(ctx context.Context, id, owner string, n int) error
 	// CountRecipients counts the issue's recipients by status, into bulletin.Progress (Throttled left
 	// zero).
