@@ -210,6 +210,20 @@ func run(t *testing.T, ctx context.Context, d *bulletinsend.Dispatcher, owner st
 	return rep
 }
 
+// runStopped starts the dispatch as req-first and ends its context once SES has accepted
+// stopAfter mails (the sends in flight then go on and are recorded), and returns its report.
+func (f *fixture) runStopped(t *testing.T, stopAfter int64) bulletinsend.IssueReport {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &counting{Sender: f.ses, after: func(k int64) {
+		if k == stopAfter {
+			cancel()
+		}
+	}}
+	return only(t, run(t, ctx, f.dispatcher(s, nil), "req-first", true))
+}
+
 // only returns the report's one issue, failing t unless there is exactly one.
 func only(t *testing.T, rep bulletinsend.Report) bulletinsend.IssueReport {
 	t.Helper()
@@ -318,14 +332,7 @@ func TestDispatchResumesAfterCrash(t *testing.T) {
 			testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 				const n, stopAfter = 300, 100
 				f := newFixture(t, db, table, n, sescapture.Options{MaxSendRate: 200})
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				s := &counting{Sender: f.ses, after: func(k int64) {
-					if k == stopAfter {
-						cancel()
-					}
-				}}
-				ir := only(t, run(t, ctx, f.dispatcher(s, nil), "req-first", true))
+				ir := f.runStopped(t, stopAfter)
 				if ir.Outcome != bulletinsend.Continuing || ir.Sent < stopAfter || ir.Sent >= n {
 					t.Fatalf("stopped run's report %+v; want continuing after %d or a few more", ir, stopAfter)
 				}
@@ -372,14 +379,7 @@ func TestDispatchSuppressedMidway(t *testing.T) {
 	testenv.ForEachDynamo(t, func(t *testing.T, db *dynamodb.Client, table string) {
 		const n, stopAfter = 120, 40
 		f := newFixture(t, db, table, n, sescapture.Options{MaxSendRate: 200})
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		s := &counting{Sender: f.ses, after: func(k int64) {
-			if k == stopAfter {
-				cancel()
-			}
-		}}
-		ir := only(t, run(t, ctx, f.dispatcher(s, nil), "req-first", true))
+		ir := f.runStopped(t, stopAfter)
 		if ir.Outcome != bulletinsend.Continuing {
 			t.Fatalf("stopped run's report %+v; want continuing", ir)
 		}
