@@ -21,6 +21,7 @@ func (s *Stack) localHandler() http.Handler {
 	mux.Handle("/_local/outbox/", outbox)
 	mux.Handle("/_local/outbox.json", outbox)
 	mux.HandleFunc("/_local/invoke/{id}", s.handleInvoke)
+	mux.HandleFunc("/_local/sns/{topic}", s.handlePublish)
 	mux.HandleFunc("GET /_local/{$}", s.handleIndex)
 	mux.HandleFunc("/_local/", func(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusNotFound, "Not Found")
@@ -74,6 +75,36 @@ func (s *Stack) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp)
 }
 
+// handlePublish publishes the request body as a message to the template's SNS topic named in
+// the path (its logical ID), with the subject ?subject= if given, and answers how many
+// functions it invoked: {"invocations": n}.
+func (s *Stack) handlePublish(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeMessage(w, http.StatusMethodNotAllowed, "use POST with the message as the body")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSNSMessage+1))
+	switch {
+	case err != nil:
+		writeMessage(w, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	case len(body) > maxSNSMessage:
+		writeMessage(w, http.StatusRequestEntityTooLarge, "an SNS message is at most 256 KB")
+		return
+	}
+	n, err := s.PublishSNS(r.PathValue("topic"), r.URL.Query().Get("subject"), string(body))
+	if errors.Is(err, errNoTopic) {
+		writeMessage(w, http.StatusNotFound, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]int{"invocations": n})
+}
+
+// maxSNSMessage is SNS's limit on a message (256 KB).
+const maxSNSMessage = 256 << 10
+
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>sectorhub local stack</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
@@ -95,11 +126,12 @@ code,pre{font-family:ui-monospace,monospace}table{border-collapse:collapse}td,th
 <ul>{{range .Buckets}}<li><code>{{.}}</code></li>{{end}}</ul>
 <ul>{{range .S3Events}}<li>{{.}}</li>{{end}}</ul>
 <h2>Functions</h2>
-<p>Invoke any function by hand: <code>curl -d @event.json {{.API}}/_local/invoke/&lt;LogicalId&gt;</code></p>
+<p>Invoke any function by hand: <code>curl -d @event.json {{.API}}/_local/invoke/&lt;LogicalId&gt;</code>; publish to an SNS topic of the template (its subscribed functions get it, asynchronously): <code>curl -d @message.json '{{.API}}/_local/sns/&lt;TopicLogicalId&gt;?subject=...'</code></p>
 <ul>{{range .Functions}}<li><code>{{.}}</code></li>{{end}}</ul>
 {{if .Triggers}}<p>Triggers (schedules fire on their timetable with <code>--schedules</code>; any of them by hand):</p><ul>{{range .Triggers}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Mail</h2>
-<p><a href="/_local/outbox">Outbox</a> (<a href="/_local/outbox.json">JSON</a>): every message sent through the SES endpoint.</p>
+<p><a href="/_local/outbox">Outbox</a> (<a href="/_local/outbox.json">JSON</a>): every message sent through the SES endpoint.
+Mail sent with a configuration set of the template to <code>bounce@simulator.amazonses.com</code> or <code>complaint@simulator.amazonses.com</code> (a <code>+label</code> may follow the name) is bounced or complained about as SES's mailbox simulator does: the event goes to the SNS topic of the set's event destination, and so to the functions subscribed to it.</p>
 </body></html>
 `))
 
@@ -127,7 +159,16 @@ func (s *Stack) handleIndex(w http.ResponseWriter, r *http.Request) {
 	for _, t := range s.tmpl.Triggers {
 		line := t.Type + " " + t.EventID + " → " + t.FunctionID
 		if !t.Schedule.IsZero() {
-			line += " (" + t.Schedule.String() + ")"
+			expr, err := s.tmpl.Resolve(t.Schedule, s.names) // a parameter's value, say
+			if err != nil {
+				expr = t.Schedule.String()
+			}
+			line += " (" + expr + ")"
+		}
+		if !t.Topic.IsZero() {
+			if topic, err := s.tmpl.Resolve(t.Topic, s.names); err == nil {
+				line += " (" + topic + ")"
+			}
 		}
 		if sc, ok := fired[t.FunctionID+"/"+t.EventID]; ok {
 			line += ": " + sc.When()

@@ -4,7 +4,9 @@
 // the JWT authorizer, an embedded DynamoDB-compatible endpoint with the
 // template's tables, an S3 endpoint whose uploads trigger functions as S3
 // notifications do (and that checks presigned URLs as S3 does), an SES endpoint
-// that captures mail, and, when asked, the template's schedules fired on their
+// that captures mail (and publishes the mailbox simulator's bounces and complaints
+// to the functions subscribed to the SNS topics of the template's configuration
+// sets, sns.go), and, when asked, the template's schedules fired on their
 // timetable.
 //
 // `go run ./infra/local` is its command; end-to-end tests start it with Start.
@@ -49,7 +51,8 @@ type Options struct {
 	SESAddr string // SES endpoint; "127.0.0.1:4579" when empty
 	// SES configures the SES capture: its sending limits (none when zero; `go run ./infra/local`
 	// sets SES's default production ones) and how many messages it keeps. The limits apply
-	// once Start has seeded, so that the seed's burst of booking mail is not throttled.
+	// once Start has seeded, so that the seed's burst of booking mail is not throttled. The
+	// stack sets its ConfigurationSets (the template's) and calls its OnSent after its own.
 	SES sescapture.Options
 
 	// DynamoDBEndpoint is an existing DynamoDB endpoint (DynamoDB Local, or
@@ -120,6 +123,10 @@ type Stack struct {
 	clock      Clock
 	timetables []*timetable   // with Options.Schedules
 	timers     sync.WaitGroup // runTimetable goroutines
+
+	subscriptions     []snsSubscription // the functions' SNS events
+	configurationSets []string          // the names of the template's SES configuration sets
+	mailDestinations  []mailDestination // enabled SES event destinations publishing to SNS
 }
 
 // server is one HTTP listener of the stack.
@@ -178,6 +185,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if s.names, err = s.tmpl.LocalNames(s.TableName); err != nil {
 		return nil, err
 	}
+	if err := s.loadSNS(); err != nil {
+		return nil, err
+	}
 	if opts.Schedules {
 		if s.timetables, err = s.loadTimetables(); err != nil {
 			return nil, err
@@ -234,6 +244,13 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	unlimited := opts.SES
 	unlimited.MaxSendRate, unlimited.Max24HourSend = 0, 0
+	unlimited.ConfigurationSets = s.configurationSets
+	unlimited.OnSent = func(m sescapture.Message) {
+		s.mailSent(m)
+		if opts.SES.OnSent != nil {
+			opts.SES.OnSent(m)
+		}
+	}
 	s.outbox = sescapture.NewWithOptions(unlimited)
 	s.serve(s.ses, s.outbox)
 

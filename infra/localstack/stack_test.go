@@ -717,7 +717,7 @@ func TestLocalInvoke(t *testing.T) {
 		{"no body is an empty event", "POST", "/_local/invoke/ManualFunction", ``, 200, "", `{"event":{},"invoked":true}`},
 		{"function error", "POST", "/_local/invoke/ManualFunction", `{"action":"fail"}`, 502, "Unhandled", `{"errorMessage":"asked to fail","errorType":"errorString"}`},
 		{"not JSON", "POST", "/_local/invoke/ManualFunction", `nope`, 400, "", `{"message":"the body must be a JSON event"}`},
-		{"unknown function", "POST", "/_local/invoke/Nope", `{}`, 404, "", `{"message":"no function Nope in the template; functions: ManualFunction, UploadFunction, WebFunction"}`},
+		{"unknown function", "POST", "/_local/invoke/Nope", `{}`, 404, "", `{"message":"no function Nope in the template; functions: FeedbackFunction, ManualFunction, UploadFunction, WebFunction"}`},
 		{"GET", "GET", "/_local/invoke/ManualFunction", ``, 405, "", `{"message":"use POST with the event as the body"}`},
 	}
 	for _, tt := range tests {

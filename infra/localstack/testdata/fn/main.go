@@ -3,6 +3,7 @@
 // function it copies each event into the bucket under seen/<key>.json; given a
 // schedule's event (source aws.events or aws.scheduler, or an input with
 // "record") it copies it into $SEEN_BUCKET under seen/schedules/<request id>.json;
+// given an SNS event it copies it into $SEEN_BUCKET under sns-seen/<request id>.json;
 // as anything else it echoes its event.
 package main
 
@@ -27,11 +28,13 @@ import (
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
-		RouteKey string            `json:"routeKey"`
-		Records  []json.RawMessage `json:"Records"`
-		Action   string            `json:"action"`
-		Source   string            `json:"source"`
-		Record   string            `json:"record"`
+		RouteKey string `json:"routeKey"`
+		Records  []struct {
+			EventSource string `json:"EventSource"`
+		} `json:"Records"`
+		Action string `json:"action"`
+		Source string `json:"source"`
+		Record string `json:"record"`
 	}
 	if err := json.Unmarshal(raw, &probe); err != nil {
 		return nil, err
@@ -39,12 +42,14 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	switch {
 	case probe.RouteKey != "":
 		return web(raw)
+	case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sns":
+		return nil, record(ctx, "sns-seen/", raw)
 	case probe.Records != nil:
 		return nil, upload(ctx, raw)
 	case probe.Action == "fail":
 		return nil, errors.New("asked to fail")
 	case probe.Source == "aws.events" || probe.Source == "aws.scheduler" || probe.Record != "":
-		return nil, scheduled(ctx, raw)
+		return nil, record(ctx, "seen/schedules/", raw)
 	}
 	return map[string]any{"invoked": true, "event": raw}, nil
 }
@@ -115,14 +120,15 @@ func upload(ctx context.Context, raw json.RawMessage) error {
 	return nil
 }
 
-func scheduled(ctx context.Context, raw json.RawMessage) error {
+// record copies an event into $SEEN_BUCKET under prefix, named by the invocation's request ID.
+func record(ctx context.Context, prefix string, raw json.RawMessage) error {
 	lc, ok := lambdacontext.FromContext(ctx)
 	if !ok {
 		return errors.New("no Lambda context")
 	}
 	_, err := objects.NewClient(os.Getenv).PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(os.Getenv("SEEN_BUCKET")),
-		Key:    aws.String("seen/schedules/" + lc.AwsRequestID + ".json"),
+		Key:    aws.String(prefix + lc.AwsRequestID + ".json"),
 		Body:   bytes.NewReader(raw),
 	})
 	return err
