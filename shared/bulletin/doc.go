@@ -26,10 +26,10 @@ const (
 	MaxPreheader     = 200 // an issue's preheader (the preview text after the subject)
 )
 
-// lineProblem checks that s (already trimmed) is one line of at most max characters, without
+// LineProblem checks that s (already trimmed) is one line of at most max characters, without
 // control characters or Unicode line separators, and returns what is wrong with it ("" when
 // nothing is), in words that do not quote it.
-func lineProblem(s string, max int) string {
+func LineProblem(s string, max int) string {
 	if n := utf8.RuneCountInString(s); n > max {
 		return fmt.Sprintf("is %d characters long; at most %d are allowed", n, max)
 	}

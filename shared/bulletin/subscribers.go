@@ -227,7 +227,7 @@ func (p *subscriberParser) text(line, col int, cells [5]string, required string)
 	name, v := subscriberColumns[col], cells[col]
 	if v == "" && required != "" {
 		p.add(line, name, "%s is required: %s", name, required)
-	} else if msg := lineProblem(v, maxText[col]); msg != "" {
+	} else if msg := LineProblem(v, maxText[col]); msg != "" {
 		p.add(line, name, "%s %s", name, msg)
 	}
 	return v

@@ -74,7 +74,7 @@ func ParseSubscription(body []byte) (Subscription, []apperr.Problem) {
 		to   *string
 	}{{"name", MaxName, &s.Name}, {"organisation", MaxOrganisation, &s.Organisation}} {
 		v := str(f.name)
-		if msg := lineProblem(v, f.max); msg != "" {
+		if msg := LineProblem(v, f.max); msg != "" {
 			ps.add(f.name, msg)
 		}
 		*f.to = v

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sectorhub/shared/bulletin"
+	"sectorhub/shared/bulletin/issuefile"
 	"sectorhub/shared/imports"
 	"sectorhub/shared/ingest"
 )
@@ -63,14 +64,14 @@ func (Issues) Check(u ingest.Upload) []imports.Problem {
 	return []imports.Problem{{Message: msg}}
 }
 
-// Parse implements ingest.Kind: the file must be a valid issue (bulletin.ParseIssue), and its
+// Parse implements ingest.Kind: the file must be a valid issue (issuefile.ParseIssue), and its
 // date's issue must not have begun to be sent.
 func (k Issues) Parse(ctx context.Context, u ingest.Upload, body io.Reader) (ingest.Parsed[bulletin.Issue], error) {
 	data, err := io.ReadAll(body)
 	if err != nil {
 		return ingest.Parsed[bulletin.Issue]{}, err
 	}
-	r := bulletin.ParseIssue(u.Key, data, k.Now().UTC())
+	r := issuefile.ParseIssue(u.Key, data, k.Now().UTC())
 	if len(r.Problems) == 0 {
 		stored, ok, err := k.Store.IssueByID(ctx, r.Issue.ID)
 		if err != nil {

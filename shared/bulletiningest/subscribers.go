@@ -6,7 +6,7 @@
 //     confirmed subscriber with the consent it records, except addresses that unsubscribed,
 //     bounced or complained, which an import never resubscribes. The import's Counts say
 //     what became of the rows.
-//   - Issues: one week's issue, bulletins/<yyyy-mm-dd>.md (see bulletin.ParseIssue), stored
+//   - Issues: one week's issue, bulletins/<yyyy-mm-dd>.md (see issuefile.ParseIssue), stored
 //     for the dispatch with its import record in one transaction, replacing the date's
 //     earlier upload until its dispatch begins; after that the issue can no longer change.
 //

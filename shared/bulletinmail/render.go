@@ -14,8 +14,8 @@ import (
 
 	"sectorhub/shared/bulletin"
 	"sectorhub/shared/casestudy"
-	"sectorhub/shared/casestudy/markdown"
 	"sectorhub/shared/event"
+	"sectorhub/shared/htmlsafe"
 )
 
 // content is one issue, said once and written three times: the mail's HTML part, its
@@ -75,7 +75,7 @@ func (r Renderer) compose(iss bulletin.Issue, events []event.Event, cases []case
 		EventsURL: site + "/events",
 		CasesURL:  site + "/case-studies",
 	}
-	body := markdown.Sanitise(iss.HTML)
+	body := htmlsafe.Sanitise(iss.HTML)
 	c.Body = template.HTML(styleBody(body, site)) // sanitised above; styleBody adds only fixed attributes
 	c.BodyText = bodyText(body, site)
 	for _, ev := range events {

@@ -2,7 +2,7 @@ package markdown
 
 import (
 	"bytes"
-	"net/url"
+	"sectorhub/shared/htmlsafe"
 	"strings"
 	"sync"
 
@@ -15,7 +15,7 @@ import (
 )
 
 // ExternalRel is the rel of every link to another site.
-const ExternalRel = "nofollow noopener"
+const ExternalRel = htmlsafe.ExternalRel
 
 // converter renders CommonMark with GitHub tables; headings get ids; raw HTML is left out
 // (goldmark without WithUnsafe writes a comment in its place, which sanitising drops); links
@@ -52,18 +52,11 @@ func (externalLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.C
 		default:
 			return ast.WalkContinue, nil
 		}
-		if isExternal(string(dest)) {
+		if htmlsafe.IsExternal(string(dest)) {
 			n.SetAttributeString("rel", []byte(ExternalRel))
 		}
 		return ast.WalkContinue, nil
 	})
-}
-
-// isExternal reports whether a link leaves the site: it names a host (https://…, //…) or a
-// scheme other than mailto (browsers read http:/host as http://host/).
-func isExternal(dest string) bool {
-	u, err := url.Parse(strings.TrimSpace(dest))
-	return err != nil || u.Host != "" || u.Scheme != "" && u.Scheme != "mailto"
 }
 
 // Render renders a Markdown body to sanitised HTML, and returns its plain text (for search and
@@ -74,14 +67,10 @@ func Render(body []byte) (htmlOut, plain string, err error) {
 		return "", "", err
 	}
 	htmlOut = Sanitise(buf.String())
-	plain = strings.Join(strings.Fields(plainText(htmlOut)), " ")
+	plain = strings.Join(strings.Fields(htmlsafe.PlainText(htmlOut)), " ")
 	return htmlOut, plain, nil
 }
 
 // Sanitise passes HTML through the allow-list. Render applies it to everything it renders, so
 // that nothing the renderer lets through by mistake reaches a page.
-func Sanitise(s string) string {
-	var b strings.Builder
-	sanitise(&b, s)
-	return strings.TrimSpace(b.String())
-}
+func Sanitise(s string) string { return htmlsafe.Sanitise(s) }

@@ -1,12 +1,17 @@
-package bulletin_test
+package issuefile_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"sectorhub/shared/bulletin"
+	"sectorhub/shared/bulletin/issuefile"
+	"sectorhub/shared/casestudy/markdown"
 	"sectorhub/shared/imports"
 )
 
@@ -73,7 +78,7 @@ func TestParseIssue(t *testing.T) {
 			if !tt.now.IsZero() {
 				n = tt.now
 			}
-			r := bulletin.ParseIssue(tt.key, []byte(tt.file), n)
+			r := issuefile.ParseIssue(tt.key, []byte(tt.file), n)
 			got := r.Issue
 			if !got.SendAt.Equal(tt.want.SendAt) {
 				t.Errorf("ParseIssue(%q, %q).SendAt = %v; want %v", tt.key, tt.file, got.SendAt, tt.want.SendAt)
@@ -98,7 +103,7 @@ func TestParseIssueBodyAtLimit(t *testing.T) {
 	}{{bulletin.MaxIssueBytes, true}, {bulletin.MaxIssueBytes + 1, false}} {
 		body := strings.Repeat("word ", (tt.size-len(head))/5+1)
 		file := head + body[:tt.size-len(head)]
-		r := bulletin.ParseIssue(key, []byte(file), now)
+		r := issuefile.ParseIssue(key, []byte(file), now)
 		if ok := len(r.Problems) == 0; ok != tt.ok {
 			t.Errorf("ParseIssue of %d bytes: problems %+v; want accepted %v", len(file), r.Problems, tt.ok)
 		}
@@ -132,4 +137,52 @@ func lineFields(problems []imports.Problem) []string {
 		s = append(s, fmt.Sprintf("%d:%s", p.Line, p.Field))
 	}
 	return s
+}
+
+// FuzzParseIssue: whatever the file, ParseIssue does not panic, every problem's line is in the
+// file, and an issue it accepts keeps every documented limit, with HTML the allow-list passes.
+func FuzzParseIssue(f *testing.F) {
+	f.Add("bulletins/2026-12-01.md", []byte("---\nsubject: This week\npreheader: p\nsend_at: 2026-12-01T12:30:00+01:00\nstatus: ready\n---\n# Hi\n\n| a |\n|---|\n| 1 |\n"))
+	f.Add("bulletins/2026-11-10.md", []byte("---\r\nsubject: [a]\r\nstatus: draft\r\nx: &a [*a]\r\n---\r\n<script>alert(1)</script>[x](javascript:alert(1))\r\n"))
+	f.Add("bulletins/2026-02-30.md", []byte("---\nsubject: s\nsubject: t\nsend_at: 2026-12-01\nstatus: sent\n---\n"))
+	f.Add("x", []byte("\xff\xfe-\x00"))
+	f.Add("bulletins/2026-12-01.md", []byte("---\n---\n"))
+	f.Fuzz(func(t *testing.T, key string, data []byte) {
+		r := issuefile.ParseIssue(key, data, now)
+		lines := bytes.Count(data, []byte("\n")) + 2
+		for _, p := range r.Problems {
+			if p.Line < 0 || p.Line > lines || p.Message == "" {
+				t.Fatalf("ParseIssue(%q, %q): problem %+v outside the file's %d lines, or without a message", key, data, p, lines)
+			}
+		}
+		if len(r.Problems) > 0 {
+			return
+		}
+		is := r.Issue
+		if id, ok := bulletin.IssueID(key); !ok || id != is.ID {
+			t.Fatalf("ParseIssue(%q, …) accepted ID %q", key, is.ID)
+		}
+		if is.Subject == "" || is.Status != bulletin.Ready && is.Status != bulletin.Draft || is.SendAt.IsZero() || is.Text == "" || is.HTML == "" {
+			t.Fatalf("ParseIssue(%q, %q) = %+v: a required field is empty", key, data, is)
+		}
+		checkLine(t, "subject", is.Subject, bulletin.MaxSubject)
+		checkLine(t, "preheader", is.Preheader, bulletin.MaxPreheader)
+		if len(data) > bulletin.MaxIssueBytes || len(is.HTML) > bulletin.MaxIssueHTML {
+			t.Fatalf("ParseIssue accepted %d bytes rendering to %d bytes of HTML; the limits are %d and %d", len(data), len(is.HTML), bulletin.MaxIssueBytes, bulletin.MaxIssueHTML)
+		}
+		if is.SendAt.After(now.Add(bulletin.MaxSendAtAhead)) || is.Status == bulletin.Ready && is.SendAt.Before(now.Add(-bulletin.MaxSendAtPast)) {
+			t.Fatalf("ParseIssue(%q, %q) accepted send_at %v (status %s) with now %v", key, data, is.SendAt, is.Status, now)
+		}
+		if s := markdown.Sanitise(is.HTML); s != is.HTML {
+			t.Fatalf("ParseIssue(%q, %q) HTML %q changes when sanitised again, to %q", key, data, is.HTML, s)
+		}
+	})
+}
+
+func checkLine(tb testing.TB, field, s string, max int) {
+	tb.Helper()
+	if s != strings.TrimSpace(s) || utf8.RuneCountInString(s) > max || !utf8.ValidString(s) ||
+		strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' }) {
+		tb.Fatalf("accepted %s %q: not one trimmed line of at most %d characters", field, s, max)
+	}
 }
