@@ -693,7 +693,12 @@ func TestArchive(t *testing.T) {
 		if r := call(t, e.public, req{route: "GET /bulletin/issues/{id}", params: map[string]string{"id": older.ID}, headers: map[string]string{"if-none-match": `"stale"`}}); r.StatusCode != 200 {
 			t.Errorf("issue with a stale ETag = %d; want 200", r.StatusCode)
 		}
-		for _, id := range []string{"2026-11-17", "2026-11-24", "2026-12-01", "2026-11-04", "2026-13-01", "2026-11-3", "../2026-11-03", "x"} {
+		// An issue still going out has its page already (its mails link to it); it is not
+		// listed until it has finished.
+		if r := call(t, e.public, req{route: "GET /bulletin/issues/{id}", params: map[string]string{"id": sending.ID}}); r.StatusCode != 200 || !strings.Contains(r.Body, "Still going out") {
+			t.Errorf("issue %s while sending = %d %.200s; want 200, its page", sending.ID, r.StatusCode, r.Body)
+		}
+		for _, id := range []string{"2026-11-24", "2026-12-01", "2026-11-04", "2026-13-01", "2026-11-3", "../2026-11-03", "x"} {
 			r := call(t, e.public, req{route: "GET /bulletin/issues/{id}", params: map[string]string{"id": id}})
 			checkPage(t, "issue "+id, r, 404, "No such issue")
 			js := call(t, e.public, req{route: "GET /bulletin/issues/{id}", params: map[string]string{"id": id}, headers: map[string]string{"accept": "application/json"}})

@@ -452,8 +452,9 @@ func validIssueID(id string) bool {
 }
 
 // issue is GET /bulletin/issues/{id}: the web page of a sent issue, as rendered when its
-// dispatch began (Rendered.ArchiveHTML, without personal links). An issue not yet sent is
-// 404, as an unknown one.
+// dispatch began (Rendered.ArchiveHTML, without personal links). The page is there from the
+// moment the mails start going (every mail links to it), not only once the last one has
+// gone; an issue not yet sending is 404, as an unknown one.
 func (a *API) issue(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	id := req.PathParameters["id"]
 	page, err := a.archivePage(ctx, id)
@@ -482,7 +483,7 @@ func (a *API) archivePage(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !ok || iss.Dispatch.State != bulletin.Finished {
+	if !ok || iss.Dispatch.State != bulletin.Sending && iss.Dispatch.State != bulletin.Finished {
 		return "", notFound
 	}
 	r, ok, err := a.Store.RenderedIssue(ctx, id)
