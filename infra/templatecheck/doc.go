@@ -11,9 +11,16 @@
 //   - every environment variable a function reads is set by the template: with only the
 //     template's Environment plus what Lambda itself provides, each function gets through init
 //     to its first /next; with any one template variable removed, it fails at init naming it
-//     (so the template sets nothing the function does not read);
+//     (so the template sets nothing the function does not read), but for the few optional ones
+//     (optionalVariables, each with its reason);
 //   - every S3 event has a sample in events/ for its bucket, prefix and suffix, and every S3
-//     sample belongs to an S3 event of the template.
+//     sample belongs to an S3 event of the template;
+//   - every SNS event has a sample in events/ from its topic, which its function handles
+//     without an error, and every SNS sample belongs to an SNS event of the template;
+//   - every function allowed to send mail names the template's SES configuration set
+//     (MAIL_CONFIGURATION_SET) and may send only from SenderAddress, with the identity and the
+//     configuration set as its policy's resources; every configuration set publishes bounces
+//     and complaints to an SNS topic that SES may publish to and a function subscribes to.
 //
 // The functions talk to embedded endpoints while they run (minidyn with the template's tables,
 // an in-process S3 holding the template's buckets, the SES capture), passed the way the local

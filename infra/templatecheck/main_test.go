@@ -88,6 +88,7 @@ type sample struct {
 	RouteKey string                          // set for HTTP API events
 	HTTP     *events.APIGatewayV2HTTPRequest // set for HTTP API events
 	S3       *events.S3Event                 // set for S3 events
+	SNS      *events.SNSEvent                // set for SNS events
 }
 
 // samples loads every events/*.json.
@@ -119,6 +120,9 @@ func samples(tb testing.TB) []sample {
 		case len(probe.Records) > 0 && probe.Records[0]["eventSource"] == "aws:s3":
 			s.S3 = &events.S3Event{}
 			err = json.Unmarshal(data, s.S3)
+		case len(probe.Records) > 0 && probe.Records[0]["EventSource"] == "aws:sns":
+			s.SNS = &events.SNSEvent{}
+			err = json.Unmarshal(data, s.SNS)
 		}
 		if err != nil {
 			tb.Fatalf("events/%s: %v", s.File, err)
