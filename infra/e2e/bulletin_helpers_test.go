@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +76,9 @@ type captured struct {
 	Received     time.Time `json:"received"`
 	Destinations []string  `json:"destinations"`
 	Subject      string    `json:"subject"`
-	Raw          string    `json:"raw"`
+	// ConfigurationSet is the SES configuration set the mail was sent with.
+	ConfigurationSet string `json:"configuration_set"`
+	Raw              string `json:"raw"`
 }
 
 // outboxPage is the body of /_local/outbox.json.
@@ -269,9 +272,10 @@ func readJSONObject(t *testing.T, st *localstack.Stack, key string, out any) {
 	}
 }
 
-// issueFile is an issue upload: ready, to be sent at sendAt.
+// issueFile is an issue upload: ready, to be sent at sendAt, its subject quoted (YAML reads a
+// double-quoted Go string literal as the same string).
 func issueFile(subject string, sendAt time.Time) []byte {
-	return []byte("---\nsubject: " + subject + "\npreheader: News, funding and events for the sector\nsend_at: " +
+	return []byte("---\nsubject: " + strconv.Quote(subject) + "\npreheader: News, funding and events for the sector\nsend_at: " +
 		sendAt.UTC().Format(time.RFC3339) + "\nstatus: ready\n---\n" +
 		"Welcome to this week's **Light Lunch**.\n\n## Funding\n\nThe Example Foundation opens its small grants round on Monday.\n\n" +
 		"Read more on [our website](https://example.org/funding).\n")

@@ -16,14 +16,15 @@ import (
 	"sectorhub/shared/bulletinapi"
 )
 
-// Addresses of the end-to-end test. The mailbox simulator's answer as SES's does: a bounce
-// and a complaint for every mail sent to them with the configuration set.
+// Addresses of the end-to-end test. The mailbox simulator's addresses answer as SES's do: a
+// bounce and a complaint for every mail sent to them with the configuration set. They carry a
+// label of their own, since the seed's list has the plain ones.
 const (
 	formReader       = "form.reader@example.org"      // subscribes on the form and confirms
 	pendingReader    = "pending.reader@example.org"   // subscribes on the form, never confirms
 	pendingImported  = "pending.imported@example.org" // subscribes on the form; the import confirms
-	bounceAddress    = "bounce@simulator.amazonses.com"
-	complaintAddress = "complaint@simulator.amazonses.com"
+	bounceAddress    = "bounce+e2e@simulator.amazonses.com"
+	complaintAddress = "complaint+e2e@simulator.amazonses.com"
 )
 
 // listAddress is the address of the i-th person of the imported list.
@@ -107,9 +108,14 @@ func subscribeOnForm(t *testing.T, bs *bulletinStack) {
 		}
 	}
 	bs.sweepOutbox(t)
-	mails := bs.captures(t, formReader, "id,subject,destinations,raw")
+	mails := bs.captures(t, formReader, "id,subject,destinations,configuration_set,raw")
 	if len(mails) != bulletin.MaxConfirmMails {
 		t.Fatalf("%d subscription requests within a day: %d confirmation mails; want %d", bulletin.MaxConfirmMails+1, len(mails), bulletin.MaxConfirmMails)
+	}
+	for _, m := range mails {
+		if m.ConfigurationSet == "" {
+			t.Errorf("a confirmation mail sent without a configuration set; want the one that reports bounces and complaints")
+		}
 	}
 	// The first mail's link still works after the later requests (newest first in the capture).
 	token := bs.confirmToken(t, mails[len(mails)-1].Raw)
@@ -142,19 +148,24 @@ func subscribeOnForm(t *testing.T, bs *bulletinStack) {
 		}
 	}
 
-	id, _, _ := bulletin.ParseToken(bulletin.ConfirmPurpose, token)
+	// Bad links confirm no one: the pending address stays pending.
+	pending, _ := bs.subscriber(t, pendingReader)
 	for _, c := range []struct {
 		name, token string
 		want        int
 	}{
 		{"no token", "", http.StatusBadRequest},
-		{"an unsubscribe token", bulletin.Token(bulletin.UnsubscribePurpose, id, bulletin.NewSecret()), http.StatusBadRequest},
-		{"another secret", bulletin.Token(bulletin.ConfirmPurpose, id, bulletin.NewSecret()), http.StatusNotFound},
+		{"an unsubscribe token", bulletin.Token(bulletin.UnsubscribePurpose, pending.ID, pending.UnsubscribeSecret), http.StatusBadRequest},
+		{"another secret", bulletin.Token(bulletin.ConfirmPurpose, pending.ID, bulletin.NewSecret()), http.StatusNotFound},
+		{"another subscriber", bulletin.Token(bulletin.ConfirmPurpose, bulletin.NewSubscriberID(), pending.ConfirmSecret), http.StatusNotFound},
 	} {
 		a, err := do(http.MethodGet, bs.URL()+bulletin.ConfirmPath(c.token), nil, nil)
 		if err != nil || a.status != c.want || !isHTML(a) {
 			t.Errorf("GET /bulletin/confirm with %s = %v, %v; want %d HTML", c.name, a, err, c.want)
 		}
+	}
+	if got := bs.state(t, pendingReader); got != bulletin.Pending {
+		t.Errorf("after bad confirmation links, the pending address is %s; want %s", got, bulletin.Pending)
 	}
 }
 
@@ -190,7 +201,7 @@ func sentIssue(t *testing.T, bs *bulletinStack, id, subject string) (subscribed 
 	began := time.Now()
 	bs.dispatch(t, `{}`)
 	took := time.Since(began)
-	mails := bs.bySubject(t, subject, "id,subject,destinations,raw")
+	mails := bs.bySubject(t, subject, "id,subject,destinations,configuration_set,raw")
 	t.Logf("issue %s: %d mails to %d subscribers in %v", id, len(mails), len(subscribed), took.Round(time.Millisecond))
 	tokens = map[string]string{}
 	for email, s := range subscribed {
@@ -198,6 +209,9 @@ func sentIssue(t *testing.T, bs *bulletinStack, id, subject string) (subscribed 
 		if len(got) != 1 {
 			t.Errorf("issue %s: %d mails to a subscriber; want 1", id, len(got))
 			continue
+		}
+		if got[0].ConfigurationSet == "" {
+			t.Errorf("issue %s: a mail sent without a configuration set; want the one that reports bounces and complaints", id)
 		}
 		m := parseBulletinMail(t, got[0].Raw)
 		if to, err := m.header.AddressList("To"); err != nil || len(to) != 1 || !strings.EqualFold(to[0].Address, email) || len(got[0].Destinations) != 1 {
@@ -253,7 +267,7 @@ func firstIssue(t *testing.T, bs *bulletinStack, id, subject string) {
 // would) shows a page with a button and unsubscribes no one; RFC 8058's one-click POST
 // unsubscribes (twice harmless), as does the POST asking for JSON.
 func oneClick(t *testing.T, bs *bulletinStack, subject string) {
-	mails := bs.bySubject(t, subject, "id,subject,destinations,raw")
+	mails := bs.bySubject(t, subject, "id,subject,destinations,configuration_set,raw")
 	link := func(email string) string {
 		got := mails[email]
 		if len(got) != 1 {
