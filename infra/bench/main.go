@@ -72,7 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	requests := fs.Int("requests", 1000, "warm requests per request in each latency table (search, Open Referral, case studies, events)")
 	searchers := fs.Int("searchers", 32, "concurrent searchers through a publish")
 	stackLog := fs.String("log", "", "write the local stack's log (functions' output, REPORT lines) to this file")
-	only := fs.String("only", "", "run only: cold, size, search, casestudies, events")
+	dispatches := fs.String("dispatch", "7040@100,7040@14,50000@500", "bulletin dispatches to measure: subscribers@rate, comma-separated")
+	only := fs.String("only", "", "run only: cold, size, search, casestudies, events, bulletin")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -134,6 +135,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	if *only == "" || *only == "bulletin" {
+		if err := bulletinBenchmarks(ctx, stdout, tpl, *root, dir, *cold, *only == "bulletin", *stackLog, *dispatches); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -159,16 +165,9 @@ func build(ctx context.Context, root, pkg, out, goarch string) error {
 
 func coldAndSize(ctx context.Context, w io.Writer, tpl *samtemplate.Template, root, dir string, rounds int, only string) error {
 	bins := []*binary{{name: "hello-world (baseline)", pkg: "infra/bench/hello"}}
-	physical := map[string]string{}
-	for _, t := range tpl.Tables {
-		physical[t.LogicalID] = "bench-" + t.LogicalID
-	}
-	for _, b := range tpl.Buckets {
-		name, err := tpl.Resolve(b.Name, physical)
-		if err != nil {
-			return err
-		}
-		physical[b.LogicalID] = name
+	physical, err := tpl.LocalNames(func(logicalID string) string { return "bench-" + logicalID })
+	if err != nil {
+		return err
 	}
 	for _, fn := range tpl.Functions {
 		env, err := tpl.ResolveEnv(fn, physical)
