@@ -38,3 +38,21 @@ func TestPrintSchedules(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintBulletin(t *testing.T) {
+	tests := []struct {
+		name      string
+		functions []string
+		want      string
+	}{
+		{"with the dispatch", []string{"BulletinDispatchFunction", "EventsFunction"}, "  Bulletin   curl -d '{}' http://127.0.0.1:3000/_local/invoke/BulletinDispatchFunction   (sends every due issue now: the seed's goes to the seeded subscribers; their mail is in the Outbox, and the two at simulator.amazonses.com bounce and complain as SES's mailbox simulator does)\n"},
+		{"without", []string{"EventsFunction"}, ""},
+	}
+	for _, tt := range tests {
+		var b bytes.Buffer
+		printBulletin(&b, "http://127.0.0.1:3000", tt.functions)
+		if b.String() != tt.want {
+			t.Errorf("%s: printBulletin =\n%q\nwant\n%q", tt.name, b.String(), tt.want)
+		}
+	}
+}

@@ -192,7 +192,7 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, dataDir, ready
 		if path == sampleOrganisationPath {
 			path = strings.ReplaceAll(path, "{id}", sampleID)
 		}
-		if strings.Contains(path, "{") {
+		if strings.Contains(path, "{") || slices.Contains(linkRoutes, r.RouteKey()) {
 			continue
 		}
 		fmt.Fprintf(w, "             curl %s'%s%s'\n", auth, api, path)
@@ -243,9 +243,22 @@ func printBanner(w io.Writer, s *localstack.Stack, token, dynamo, dataDir, ready
 		fmt.Fprintf(w, "  Data       S3 in memory, lost when the stack stops; DynamoDB's stays at %s\n", dynamo)
 	}
 	fmt.Fprintf(w, "  Invoke     curl -d @event.json %s/_local/invoke/<LogicalId>   (%s)\n", api, strings.Join(s.FunctionIDs(), ", "))
+	printBulletin(w, api, s.FunctionIDs())
 	hasSchedules := slices.ContainsFunc(t.Triggers, func(tr samtemplate.Trigger) bool { return tr.Type == "Schedule" || tr.Type == "ScheduleV2" })
 	printSchedules(w, s.Schedules(), hasSchedules)
 	fmt.Fprintf(w, "\n  Staff token, valid 12 h (go run ./infra/local token --email you@example.org makes more):\n  TOKEN=%s\n\nCtrl-C to stop.\n\n", token)
+}
+
+// bulletinDispatch is the function that sends the Light Lunch bulletin's due issues.
+const bulletinDispatch = "BulletinDispatchFunction"
+
+// printBulletin says how to send the bulletin's due issues by hand (the seed's is due at
+// start), when the template has the dispatch.
+func printBulletin(w io.Writer, api string, functions []string) {
+	if !slices.Contains(functions, bulletinDispatch) {
+		return
+	}
+	fmt.Fprintf(w, "  Bulletin   curl -d '{}' %s/_local/invoke/%s   (sends every due issue now: the seed's goes to the seeded subscribers; their mail is in the Outbox, and the two at simulator.amazonses.com bounce and complain as SES's mailbox simulator does)\n", api, bulletinDispatch)
 }
 
 // printSchedules lists the schedules the stack fires, each with its next firing in its own
@@ -262,6 +275,10 @@ func printSchedules(w io.Writer, fired []localstack.ScheduleInfo, hasSchedules b
 		fmt.Fprintf(w, "             %s %s  %s %s  %s\n", sc.FunctionID, sc.EventID, sc.Expression, sc.Timezone, sc.When())
 	}
 }
+
+// linkRoutes are pages reached from a link in a mail, which carries the token they need: the
+// banner cannot show them working.
+var linkRoutes = []string{"GET /bulletin/confirm", "GET /bulletin/unsubscribe"}
 
 // sampleID is an organisation of the seeded sample directory, for the banner's example of
 // sampleOrganisationPath.

@@ -324,6 +324,11 @@ func (s *Stack) seed(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	return s.seedUploads(ctx, samples)
+}
+
+// seedUploads uploads samples in order, as seed does.
+func (s *Stack) seedUploads(ctx context.Context, samples []seed.Upload) error {
 	client := s.S3Client()
 	before := s.failures.Load()
 	var keys []string

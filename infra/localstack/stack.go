@@ -36,6 +36,7 @@ import (
 	"sectorhub/infra/localstack/sescapture"
 	"sectorhub/infra/localstack/staffauth"
 	"sectorhub/infra/samtemplate"
+	"sectorhub/infra/seed"
 )
 
 // DefaultTablePrefix prefixes the logical ID to name each local table.
@@ -300,6 +301,10 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return nil, err
 		}
 		if err := s.seedEvents(ctx); err != nil {
+			return nil, err
+		}
+		// Content of the moment (a bulletin issue due now), once the kinds it draws on are in.
+		if err := s.seedUploads(ctx, seed.Generated(time.Now())); err != nil {
 			return nil, err
 		}
 	}
