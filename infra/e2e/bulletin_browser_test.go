@@ -156,7 +156,7 @@ func run[T any](t *testing.T, ctx context.Context, what string, f func(context.C
 
 // page is what the tests read of a page as the browser shows it.
 type page struct {
-	url, lang, title, formMethod, status string
+	url, lang, title, formMethod, status string   // url is the path: no token in messages
 	headings                             []string // h1 elements' text
 	// roles are the names of the accessibility tree's nodes by role (button, heading, main,
 	// status...), as assistive technology reads them.
@@ -181,7 +181,7 @@ func openPage(t *testing.T, ctx context.Context, u string) page {
 
 // pageFactsJS reads what page needs of the DOM.
 const pageFactsJS = `({
-	url: location.href,
+	url: location.pathname,
 	lang: document.documentElement.lang,
 	title: document.title,
 	headings: Array.from(document.querySelectorAll("h1"), h => h.innerText.trim()),

@@ -36,10 +36,17 @@ const (
 // sends to the rest. No address receives the issue twice; every recipient not uncertain
 // receives it once; the uncertain are those in flight at the kill; the progress adds up.
 func TestBulletinDispatchCrash(t *testing.T) {
+	for name, endpoint := range targets(t) {
+		t.Run(name, func(t *testing.T) { dispatchCrash(t, endpoint) })
+	}
+}
+
+// dispatchCrash is TestBulletinDispatchCrash on one DynamoDB server.
+func dispatchCrash(t *testing.T, endpoint string) {
 	began := time.Now()
 	reports := &reportList{}
 	clock := &manualClock{now: time.Now()}
-	bs := newBulletinStack(t, startScheduledStack(t, "", reports, clock))
+	bs := newBulletinStack(t, startScheduledStack(t, endpoint, reports, clock))
 	bs.dispatch(t, `{}`) // the seed's ready issue, sent now, so that the crash's issue goes alone
 
 	rows := make([]listRow, crashSubscribers)
