@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	maxInstances := fs.Int("max-instances", 10, "most processes per function under concurrent load")
 	noSeed := fs.Bool("no-seed", false, "do not publish the sample content (infra/seed/uploads) at start")
 	dataDir := fs.String("data-dir", "", "keep the stack's DynamoDB and S3 content in this folder across restarts (saved when the stack stops; restored, instead of seeding, when it starts)")
+	enforce := fs.Bool("enforce-policies", false, "refuse a function's DynamoDB request that its template policy does not allow, as AWS would (otherwise it is only reported, on the log's iam lines)")
 	schedules := fs.Bool("schedules", false, "fire every Schedule and ScheduleV2 trigger of the template on its own timetable (otherwise only by hand, with POST /_local/invoke/<LogicalId>)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: go run ./infra/local [flags]\n       go run ./infra/local token --email staff@example.org [--ttl 12h]\n\nflags:\n")
@@ -101,6 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Seed:             !*noSeed,
 		DataDir:          *dataDir,
 		Schedules:        *schedules,
+		EnforcePolicies:  *enforce,
 		MaxInstances:     *maxInstances,
 		Log:              stderr,
 	})

@@ -87,6 +87,11 @@ type Options struct {
 	// Clock is the time schedules fire by; the system clock when nil.
 	Clock Clock
 
+	// EnforcePolicies refuses a function's DynamoDB request that its template policy does not
+	// allow, with AccessDeniedException as DynamoDB would; without it such a request is only
+	// reported (the log's "iam" lines, PolicyDenials). See iam.go.
+	EnforcePolicies bool
+
 	// Parameters give template parameters values, over their Defaults. Parameters the
 	// template declares without a Default get local values (LocalParameters) unless given here.
 	Parameters map[string]string
@@ -125,6 +130,7 @@ type Stack struct {
 	timetables []*timetable   // with Options.Schedules
 	timers     sync.WaitGroup // runTimetable goroutines
 
+	iam               *policyChecker    // the functions' policies, for their DynamoDB requests
 	subscriptions     []snsSubscription // the functions' SNS events
 	configurationSets []string          // the names of the template's SES configuration sets
 	mailDestinations  []mailDestination // enabled SES event destinations publishing to SNS
@@ -187,6 +193,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	if err := s.loadSNS(); err != nil {
+		return nil, err
+	}
+	if s.iam, err = newPolicyChecker(s.tmpl, s.names, s.TableName, opts.EnforcePolicies, func(format string, args ...any) { s.log.Printf("iam", format, args...) }); err != nil {
 		return nil, err
 	}
 	if opts.Schedules {
@@ -261,6 +270,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 			return nil, err
 		}
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = s.dynamo.URL()
+		env["AWS_SESSION_TOKEN"] = sessionToken(fn.LogicalID) // its role's, for its policy (iam.go)
 		env["AWS_ENDPOINT_URL_S3"] = s.s3.URL()
 		env["AWS_ENDPOINT_URL_SES"] = s.ses.URL()
 		pool, err := lambdart.NewPool(lambdart.PoolOptions{
@@ -371,9 +381,10 @@ func (s *Stack) startDynamoDB(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	checked := s.iam.withPolicies(backend)
 	s.serve(s.dynamo, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.dynamoN.Add(1)
-		backend.ServeHTTP(w, r)
+		checked.ServeHTTP(w, r)
 	}))
 	client := dynamodb.New(dynamodb.Options{
 		Region:       s.tmpl.Pseudo["AWS::Region"],

@@ -21,8 +21,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
+	"sectorhub/shared/dynamo"
 	"sectorhub/shared/objects"
 )
 
@@ -78,6 +82,22 @@ func web(raw json.RawMessage) (any, error) {
 			Cookies:    []string{"a=1; Path=/", "b=2; HttpOnly"},
 			Body:       "cookies",
 		}, nil
+	case "/items/put":
+		// PutItem pk=<?pk> sk=item into TABLE_NAME: its policy allows ITEM#* only.
+		_, err := dynamo.NewClient(os.Getenv).PutItem(context.Background(), &dynamodb.PutItemInput{
+			TableName: aws.String(os.Getenv("TABLE_NAME")),
+			Item: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: ev.QueryStringParameters["pk"]},
+				"sk": &types.AttributeValueMemberS{Value: "item"},
+			},
+		})
+		if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+			return events.APIGatewayV2HTTPResponse{StatusCode: 403, Body: apiErr.ErrorCode()}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "put"}, nil
 	case "/items/env":
 		env := map[string]string{}
 		for _, kv := range os.Environ() {
