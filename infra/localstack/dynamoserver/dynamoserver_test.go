@@ -117,6 +117,12 @@ func renderValue(v types.AttributeValue) string {
 		return "L[" + strings.Join(parts, " ") + "]"
 	case *types.AttributeValueMemberM:
 		return "M" + render(v.Value)
+	case *types.AttributeValueMemberSS:
+		return "SS" + fmt.Sprint(slices.Sorted(slices.Values(v.Value)))
+	case *types.AttributeValueMemberNS:
+		return "NS" + fmt.Sprint(slices.Sorted(slices.Values(v.Value)))
+	case *types.AttributeValueMemberB:
+		return fmt.Sprintf("B%q", v.Value)
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -449,8 +455,8 @@ func TestUnknownOperations(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"BatchGetItem", func() error {
-			_, err := client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{"t": {Keys: []map[string]types.AttributeValue{key("a", "1")}}}})
+		{"TransactGetItems", func() error {
+			_, err := client.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: []types.TransactGetItem{{Get: &types.Get{TableName: aws.String("t"), Key: key("a", "1")}}}})
 			return err
 		}},
 		{"UpdateTimeToLive", func() error {

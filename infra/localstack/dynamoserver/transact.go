@@ -44,10 +44,9 @@ func (s *server) transactWriteItems(ctx context.Context, in *minidyn.TransactWri
 		return nil, validationError(fmt.Sprintf("transactItems has %d items; it must have 1 to %d", n, maxTransactItems))
 	}
 	actions := make([]action, len(in.TransactItems))
-	keySchemas := map[string][]string{}
 	seen := map[string]bool{}
 	for i, ti := range in.TransactItems {
-		a, err := s.prepare(ctx, ti, keySchemas)
+		a, err := s.prepare(ctx, ti)
 		if err != nil {
 			return nil, err
 		}
@@ -105,8 +104,7 @@ func (s *server) transactWriteItems(ctx context.Context, in *minidyn.TransactWri
 }
 
 // prepare finds the table and key of ti's item and reads its before-image.
-// keySchemas caches the key attribute names of each table.
-func (s *server) prepare(ctx context.Context, ti minidyn.TransactWriteItem, keySchemas map[string][]string) (action, error) {
+func (s *server) prepare(ctx context.Context, ti minidyn.TransactWriteItem) (action, error) {
 	a := action{TransactWriteItem: ti}
 	kinds := 0
 	for _, set := range []bool{ti.Put != nil, ti.Update != nil, ti.Delete != nil, ti.ConditionCheck != nil} {
@@ -120,12 +118,12 @@ func (s *server) prepare(ctx context.Context, ti minidyn.TransactWriteItem, keyS
 	switch {
 	case ti.Put != nil:
 		a.table = aws.ToString(ti.Put.TableName)
-		names, err := s.keySchema(ctx, a.table, keySchemas)
-		if err != nil {
-			return a, err
+		ts := s.schema(&a.table)
+		if ts == nil {
+			return a, errNoTable
 		}
 		a.key = item{}
-		for _, name := range names {
+		for _, name := range ts.keys {
 			if v, ok := ti.Put.Item[name]; ok {
 				a.key[name] = v
 			}
@@ -150,27 +148,6 @@ func (s *server) prepare(ctx context.Context, ti minidyn.TransactWriteItem, keyS
 	return a, nil
 }
 
-// keySchema returns the names of table's key attributes, partition key first.
-func (s *server) keySchema(ctx context.Context, table string, cache map[string][]string) ([]string, error) {
-	if names, ok := cache[table]; ok {
-		return names, nil
-	}
-	out, err := s.db.DescribeTable(ctx, &minidyn.DescribeTableInput{TableName: &table})
-	if err != nil {
-		return nil, err
-	}
-	desc, ok := out.Table.(*ddbtypes.TableDescription)
-	if !ok {
-		return nil, fmt.Errorf("describe table %s: unexpected description %T", table, out.Table)
-	}
-	names := make([]string, len(desc.KeySchema))
-	for i, k := range desc.KeySchema {
-		names[i] = aws.ToString(k.AttributeName)
-	}
-	cache[table] = names
-	return names, nil
-}
-
 // apply carries out a as a single-item write with its condition and reports
 // whether it changed the item. A ConditionCheck is a conditional delete whose
 // item is at once put back.
@@ -178,28 +155,28 @@ func (s *server) apply(ctx context.Context, a action) (bool, error) {
 	switch {
 	case a.Put != nil:
 		p := a.Put
-		_, err := s.db.PutItem(ctx, &minidyn.PutItemInput{
+		_, err := s.putItem(ctx, &minidyn.PutItemInput{
 			TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
 			ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues,
 		})
 		return err == nil, err
 	case a.Update != nil:
 		u := a.Update
-		_, err := s.db.UpdateItem(ctx, &minidyn.UpdateItemInput{
+		_, err := s.updateItem(ctx, &minidyn.UpdateItemInput{
 			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
 			ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 		})
 		return err == nil, err
 	case a.Delete != nil:
 		d := a.Delete
-		_, err := s.db.DeleteItem(ctx, &minidyn.DeleteItemInput{
+		_, err := s.deleteItem(ctx, &minidyn.DeleteItemInput{
 			TableName: d.TableName, Key: d.Key, ConditionExpression: d.ConditionExpression,
 			ExpressionAttributeNames: d.ExpressionAttributeNames, ExpressionAttributeValues: d.ExpressionAttributeValues,
 		})
 		return err == nil, err
 	default:
 		c := a.ConditionCheck
-		_, err := s.db.DeleteItem(ctx, &minidyn.DeleteItemInput{
+		_, err := s.deleteItem(ctx, &minidyn.DeleteItemInput{
 			TableName: c.TableName, Key: c.Key, ConditionExpression: c.ConditionExpression,
 			ExpressionAttributeNames: c.ExpressionAttributeNames, ExpressionAttributeValues: c.ExpressionAttributeValues,
 		})
@@ -224,11 +201,17 @@ func (s *server) undo(ctx context.Context, changed []action) error {
 // before-image, or no item.
 func (s *server) restore(ctx context.Context, a action) error {
 	if a.before == nil {
-		_, err := s.db.DeleteItem(ctx, &minidyn.DeleteItemInput{TableName: &a.table, Key: a.key})
+		return s.remove(ctx, &a.table, a.key)
+	}
+	ts := s.schema(&a.table)
+	if ts == nil {
+		return errNoTable
+	}
+	cur, err := s.current(ctx, &a.table, a.key)
+	if err != nil {
 		return err
 	}
-	_, err := s.db.PutItem(ctx, &minidyn.PutItemInput{TableName: &a.table, Item: a.before.clone()})
-	return err
+	return s.replace(ctx, &a.table, ts, cur, a.before)
 }
 
 func returnValuesOnConditionCheckFailure(ti minidyn.TransactWriteItem) ddbtypes.ReturnValuesOnConditionCheckFailure {
