@@ -87,8 +87,13 @@ func dispatchCrash(t *testing.T, endpoint string) {
 	// A request the process sent just before it died may still be answered: let the
 	// DynamoDB endpoint finish those, well within the retry's delay.
 	time.Sleep(crashSettle)
+	counting := time.Now()
 	claimed := countStatus(t, bs, id)[bulletin.Claimed]
-	t.Logf("killed the dispatch %v after the schedule fired, %d mails sent; %d recipients claimed and not recorded", time.Since(sendBegan).Round(time.Millisecond), sentAtKill, claimed)
+	if read := time.Since(counting); read > crashRetryDelay-crashSettle {
+		t.Fatalf("reading the recipients took %v, longer than the retry's delay: the retry may have marked them before they were counted", read)
+	}
+	t.Logf("killed the dispatch %v after the schedule fired, %d mails sent; %d recipients claimed and not recorded (read in %v)",
+		time.Since(sendBegan).Round(time.Millisecond), sentAtKill, claimed, time.Since(counting).Round(time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
