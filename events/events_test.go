@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"sectorhub/infra/samtemplate"
 )
 
 // decodeStrict decodes the JSON file at path into v, failing on any field v has no place for.
@@ -68,8 +70,11 @@ func TestSamplesDecode(t *testing.T) {
 				var ev events.EventBridgeEvent
 				decodeStrict(t, file, &ev)
 				checkScheduled(t, ev)
+			case scheduleInputs(t)[compactJSON(data)] != "":
+				// A schedule's Input, delivered as it is (BulletinDispatchFunction's
+				// {"continue": true}).
 			default:
-				t.Fatalf("%s is neither an HTTP API (payload 2.0), an S3, an SNS nor a scheduled event", file)
+				t.Fatalf("%s is neither an HTTP API (payload 2.0), an S3, an SNS, a scheduled event nor a schedule's Input in template.yaml", file)
 			}
 		})
 	}
@@ -199,4 +204,34 @@ func checkScheduled(t *testing.T, ev events.EventBridgeEvent) {
 	if len(ev.Resources) != 1 || !strings.Contains(ev.Resources[0], arn) || !strings.HasPrefix(ev.Resources[0], "arn:aws:") {
 		t.Errorf("%s resources = %v; want the ARN of one %s", ev.Source, ev.Resources, strings.Trim(arn, ":/"))
 	}
+}
+
+// scheduleInputs returns the Input of every schedule in template.yaml, compacted, with the
+// trigger it belongs to.
+func scheduleInputs(t *testing.T) map[string]string {
+	t.Helper()
+	tmpl, err := samtemplate.Load("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := tmpl.LocalNames(func(id string) string { return id })
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{}
+	for _, tr := range tmpl.Triggers {
+		if in, err := tmpl.Resolve(tr.Input, names); err == nil && in != "" {
+			inputs[compactJSON([]byte(in))] = tr.FunctionID + "/" + tr.EventID
+		}
+	}
+	return inputs
+}
+
+// compactJSON returns data without insignificant space, or "" when it is not JSON.
+func compactJSON(data []byte) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, data); err != nil {
+		return ""
+	}
+	return b.String()
 }
