@@ -543,3 +543,44 @@ func TestClientRequestToken(t *testing.T) {
 		t.Errorf("table = %v; want the one item the first transaction put", got)
 	}
 }
+
+// TestBatchGetItemSeesTransactionsWhole: a BatchGetItem running alongside transactions that
+// increment two items together finds them equal, always.
+func TestBatchGetItemSeesTransactionsWhole(t *testing.T) {
+	client := newTable(t, with(key("x", "1"), "n", n(0)), with(key("x", "2"), "n", n(0)))
+	ctx := context.Background()
+	const writers, reads = 20, 50
+	increment := func(k map[string]types.AttributeValue) types.TransactWriteItem {
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String("t"), Key: k, UpdateExpression: aws.String("ADD n :one"), ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
+		}}
+	}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			if _, err := client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{increment(key("x", "1")), increment(key("x", "2"))}}); err != nil {
+				t.Errorf("TransactWriteItems: %v", err)
+			}
+		})
+	}
+	for range reads {
+		wg.Go(func() {
+			out, err := client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{"t": {Keys: []map[string]types.AttributeValue{key("x", "1"), key("x", "2")}}}})
+			if err != nil {
+				t.Errorf("BatchGetItem: %v", err)
+				return
+			}
+			var got []string
+			for _, it := range out.Responses["t"] {
+				got = append(got, renderValue(it["n"]))
+			}
+			if len(got) != 2 || got[0] != got[1] {
+				t.Errorf("BatchGetItem found n = %v; want two equal counts", got)
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := contents(t, client), []string{fmt.Sprintf(`{n:%d pk:"x" sk:"1"}`, writers), fmt.Sprintf(`{n:%d pk:"x" sk:"2"}`, writers)}; !slices.Equal(got, want) {
+		t.Errorf("after %d transactions: %q; want %q", writers, got, want)
+	}
+}

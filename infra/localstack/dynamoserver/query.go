@@ -24,11 +24,13 @@ func (s *server) checkIndex(table, index *string) error {
 // query carries out a Query. The engine pages a query wrongly: with a FilterExpression it
 // counts toward the Limit every item it reads, those of other partitions included, so that
 // pages come short and an empty one follows; and it answers nothing after an
-// ExclusiveStartKey whose item has since been deleted or has left the index. So the engine is
-// asked for every item that matches the key condition, in its order, and the server pages
-// them as DynamoDB does: after the ExclusiveStartKey's place, Limit items read (ScannedCount),
-// with a LastEvaluatedKey when the Limit stopped the page, then those the filter keeps
-// (Count), projected.
+// ExclusiveStartKey whose item has since been deleted or has left its place in the index. So
+// the engine is asked for the key condition alone, and the server applies the filter and the
+// projection to the page, as DynamoDB does after reading it (ScannedCount is the page's size,
+// Count what the filter kept); and when the ExclusiveStartKey's item is no longer in its
+// place, the engine is asked for every item that matches, and the server pages them:
+// after the ExclusiveStartKey's place, Limit items, with a LastEvaluatedKey when the Limit
+// stopped the page.
 func (s *server) query(ctx context.Context, in *minidyn.QueryInput) (any, error) {
 	if err := s.checkIndex(in.TableName, in.IndexName); err != nil {
 		return nil, err
@@ -44,31 +46,38 @@ func (s *server) query(ctx context.Context, in *minidyn.QueryInput) (any, error)
 	if err := checkPlaceholders(in.ExpressionAttributeNames, in.ExpressionAttributeValues, keyCondition, filter, projection); err != nil {
 		return nil, err
 	}
-	out, err := s.db.Query(ctx, &minidyn.QueryInput{
-		TableName: in.TableName, IndexName: in.IndexName, KeyConditionExpression: in.KeyConditionExpression,
-		ScanIndexForward: in.ScanIndexForward, ConsistentRead: in.ConsistentRead,
-		ExpressionAttributeNames:  usedNames(in.ExpressionAttributeNames, keyCondition),
-		ExpressionAttributeValues: usedValues(in.ExpressionAttributeValues, keyCondition),
-	})
-	if err != nil {
-		return nil, err
-	}
 	var indexKeys []string
 	for _, idx := range ts.indexes {
 		if in.IndexName != nil && idx.name == *in.IndexName {
 			indexKeys = idx.keys
 		}
 	}
-	read := out.Items
-	if len(in.ExclusiveStartKey) > 0 {
-		read = read[startAfter(read, in.ExclusiveStartKey, ts.keys, indexKeys, in.ScanIndexForward == nil || *in.ScanIndexForward):]
+	engineIn := &minidyn.QueryInput{
+		TableName: in.TableName, IndexName: in.IndexName, KeyConditionExpression: in.KeyConditionExpression,
+		ScanIndexForward: in.ScanIndexForward, ConsistentRead: in.ConsistentRead,
+		ExpressionAttributeNames:  usedNames(in.ExpressionAttributeNames, keyCondition),
+		ExpressionAttributeValues: usedValues(in.ExpressionAttributeValues, keyCondition),
 	}
-	var last item
-	if in.Limit != nil && len(read) >= int(*in.Limit) {
-		read = read[:*in.Limit]
-		last = item{}
-		for _, name := range append(slices.Clone(ts.keys), indexKeys...) {
-			last[name] = read[len(read)-1][name]
+	inPlace, err := s.inPlace(ctx, in.TableName, ts, indexKeys, in.ExclusiveStartKey)
+	if err != nil {
+		return nil, err
+	}
+	if inPlace {
+		engineIn.ExclusiveStartKey, engineIn.Limit = in.ExclusiveStartKey, in.Limit
+	}
+	out, err := s.db.Query(ctx, engineIn)
+	if err != nil {
+		return nil, err
+	}
+	read, last := out.Items, item(out.LastEvaluatedKey)
+	if !inPlace {
+		read = read[startAfter(read, in.ExclusiveStartKey, ts.keys, indexKeys, in.ScanIndexForward == nil || *in.ScanIndexForward):]
+		if in.Limit != nil && len(read) >= int(*in.Limit) {
+			read = read[:*in.Limit]
+			last = item{}
+			for _, name := range append(slices.Clone(ts.keys), indexKeys...) {
+				last[name] = read[len(read)-1][name]
+			}
 		}
 	}
 	var lang interpreter.Language
@@ -100,6 +109,28 @@ func (s *server) query(ctx context.Context, in *minidyn.QueryInput) (any, error)
 	res := newItemsOutput(items, int32(len(items)), last)
 	res.ScannedCount = int32(len(read))
 	return res, nil
+}
+
+// inPlace reports whether a query may be paged by the engine: it has no ExclusiveStartKey
+// esk, or esk's item is there, with the same index key if the query is of an index.
+func (s *server) inPlace(ctx context.Context, table *string, ts *tableSchema, indexKeys []string, esk item) (bool, error) {
+	if len(esk) == 0 {
+		return true, nil
+	}
+	key := ts.keyOf(esk)
+	if key == nil {
+		return false, nil
+	}
+	cur, err := s.current(ctx, table, key)
+	if err != nil || cur == nil {
+		return false, err
+	}
+	for _, name := range indexKeys {
+		if !equalValues(cur[name], esk[name]) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // startAfter returns the position in items, a query's answer in the engine's order, that
