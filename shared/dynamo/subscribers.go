@@ -454,7 +454,11 @@ func (s *Store) SoftBounce(ctx context.Context, email string, now time.Time) (su
 			return nil
 		}
 		next := cur
-		next.SoftBounces = append(keepSince(cur.SoftBounces, now.Add(-bulletin.SoftBounceWindow)), now)
+		// The window ends at the latest bounce known, not at this one: notices can arrive out
+		// of order, and an older one must not count a later one as within its 30 days.
+		all := append(slices.Clone(cur.SoftBounces), now)
+		latest := slices.MaxFunc(all, time.Time.Compare)
+		next.SoftBounces = keepSince(all, latest.Add(-bulletin.SoftBounceWindow))
 		if len(next.SoftBounces) >= bulletin.SoftBounceLimit {
 			next.leave(bulletin.Bounced, now)
 		}

@@ -548,6 +548,8 @@ func TestSoftBounce(t *testing.T) {
 			{"spread over two months", func(e string) { subscribed(t, st, e, subT0) }, []time.Duration{0, 20 * day, 40 * day}, []bool{false, false, false}, bulletin.Subscribed, 2},
 			{"the first just within the window", func(e string) { subscribed(t, st, e, subT0) }, []time.Duration{0, day, 30*day - time.Nanosecond}, []bool{false, false, true}, bulletin.Bounced, 3},
 			{"the first a window ago", func(e string) { subscribed(t, st, e, subT0) }, []time.Duration{0, day, 30 * day}, []bool{false, false, false}, bulletin.Subscribed, 2},
+			{"out of order, 31 days apart", func(e string) { subscribed(t, st, e, subT0) }, []time.Duration{31 * day, 0, 21 * day}, []bool{false, false, false}, bulletin.Subscribed, 2},
+			{"out of order, within a month", func(e string) { subscribed(t, st, e, subT0) }, []time.Duration{20 * day, 0, 10 * day}, []bool{false, false, true}, bulletin.Bounced, 3},
 			{"one notification delivered twice", func(e string) { subscribed(t, st, e, subT0) }, []time.Duration{0, day, day}, []bool{false, false, false}, bulletin.Subscribed, 2},
 			{"unsubscribed", func(e string) { suppressed(t, st, e, bulletin.Unsubscribed, subT0) }, []time.Duration{day, 2 * day, 3 * day}, []bool{false, false, false}, bulletin.Unsubscribed, 0},
 			{"complained", func(e string) { suppressed(t, st, e, bulletin.Complained, subT0) }, []time.Duration{day, 2 * day, 3 * day}, []bool{false, false, false}, bulletin.Complained, 0},
