@@ -293,7 +293,10 @@ func (j *job) offer(offered chan<- bulletin.Recipient, pass *sync.WaitGroup) err
 // whose send got no answer stays claimed, to be marked uncertain.
 func (j *job) attend(r bulletin.Recipient) {
 	d := j.d
-	if j.work.Err() != nil {
+	// The send's turn comes before the claim: a recipient is claimed only when its mail is
+	// about to go, so that a crash leaves uncertain only the sends in flight, not every
+	// worker's recipient waiting for its turn (which was never sent).
+	if j.pacer.wait(j.work) != nil {
 		return // stopping: r stays queued
 	}
 	claim, cancel := context.WithTimeout(j.rec, recordTimeout)
@@ -321,7 +324,7 @@ func (j *job) attend(r bulletin.Recipient) {
 		return
 	}
 	for attempt := 0; ; attempt++ {
-		if j.pacer.wait(j.work) != nil {
+		if attempt > 0 && j.pacer.wait(j.work) != nil { // a retry after throttling waits its turn again
 			j.unclaim(r)
 			return
 		}
