@@ -70,8 +70,9 @@ type Subscriber struct {
 	ChangedAt    time.Time `json:"changed_at"` // when State last changed
 	// RequestedAt is when the web form last asked to subscribe this address.
 	RequestedAt time.Time `json:"requested_at,omitzero"`
-	// ConfirmSecret is the secret of the confirmation link (ConfirmToken) while a request
-	// waits to be confirmed, until ConfirmExpires; "" otherwise.
+	// ConfirmSecret is the secret of the confirmation link (ConfirmToken): it confirms until
+	// ConfirmExpires, and once subscribed it shows that they are (a second click) until they
+	// leave; "" when they have no link.
 	ConfirmSecret  string    `json:"confirm_secret,omitempty"`
 	ConfirmExpires time.Time `json:"confirm_expires,omitzero"`
 	// ConfirmMails are when confirmation mails were sent within the last ConfirmWindow.
@@ -92,7 +93,7 @@ type ConfirmResult string
 // Results of ConfirmSubscription.
 const (
 	Confirmed        ConfirmResult = "confirmed"         // now subscribed
-	AlreadyConfirmed ConfirmResult = "already_confirmed" // was subscribed: nothing changed
+	AlreadyConfirmed ConfirmResult = "already_confirmed" // was subscribed (the link's own secret): nothing changed
 	ConfirmExpired   ConfirmResult = "expired"           // the link is older than ConfirmValidity
 	ConfirmInvalid   ConfirmResult = "invalid"           // no such request (or the wrong secret)
 )

@@ -21,7 +21,7 @@ type SubscriberStore interface {
 	RequestSubscription(ctx context.Context, sub bulletin.Subscription, now time.Time, build func(bulletin.Subscriber) (mail.Mail, error)) (mailID string, err error)
 	// ConfirmSubscription confirms the request whose token is id and secret: the subscriber
 	// becomes Subscribed with consent {now, SourceWebForm, ConsentTextVersion}, and its
-	// confirmation secret is dropped.
+	// link keeps showing that they are subscribed until they leave.
 	ConfirmSubscription(ctx context.Context, id, secret string, now time.Time) (bulletin.ConfirmResult, error)
 	// SubscriberByID returns the record with id.
 	SubscriberByID(ctx context.Context, id string) (bulletin.Subscriber, bool, error)

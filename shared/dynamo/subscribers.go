@@ -166,11 +166,12 @@ func (it *subscriberItem) leave(state bulletin.State, now time.Time) {
 	it.ConfirmSecret, it.ConfirmExpires = "", time.Time{}
 }
 
-// subscribe makes it Subscribed at now with consent c.
+// subscribe makes it Subscribed at now with consent c. A confirmation link it had keeps
+// working, showing that they are subscribed (a second click, or a click after an import
+// subscribed them), until they leave.
 func (it *subscriberItem) subscribe(c bulletin.Consent, now time.Time) {
 	it.State, it.ChangedAt = bulletin.Subscribed, now
 	it.Consent = &c
-	it.ConfirmSecret, it.ConfirmExpires = "", time.Time{}
 	it.SoftBounces = nil
 }
 
@@ -357,11 +358,13 @@ func (s *Store) ConfirmSubscription(ctx context.Context, id, secret string, now 
 		case !ok:
 			res = bulletin.ConfirmInvalid
 			return nil
+		case !bulletin.SecretMatches(cur.ConfirmSecret, secret):
+			// Also for a subscriber with another secret: an ID alone (it is in every
+			// unsubscribe link) does not tell anyone whether its person is subscribed.
+			res = bulletin.ConfirmInvalid
+			return nil
 		case cur.State == bulletin.Subscribed:
 			res = bulletin.AlreadyConfirmed
-			return nil
-		case !bulletin.SecretMatches(cur.ConfirmSecret, secret):
-			res = bulletin.ConfirmInvalid
 			return nil
 		case !now.Before(cur.ConfirmExpires):
 			res = bulletin.ConfirmExpired

@@ -180,7 +180,7 @@ func TestRequestSubscription(t *testing.T) {
 					request(t, st, e, "Old Name", now.Add(-ago))
 				}
 			}, 4, bulletin.Pending, "kept", 3},
-			{"subscribed", func(e string) { subscribed(t, st, e, now) }, 0, bulletin.Subscribed, "none", 1},
+			{"subscribed", func(e string) { subscribed(t, st, e, now) }, 0, bulletin.Subscribed, "kept", 1},
 			{"unsubscribed", func(e string) { suppressed(t, st, e, bulletin.Unsubscribed, now) }, 2, bulletin.Unsubscribed, "new", 2},
 			{"bounced", func(e string) { suppressed(t, st, e, bulletin.Bounced, now) }, 1, bulletin.Bounced, "new", 1},
 			{"complained", func(e string) { suppressed(t, st, e, bulletin.Complained, now) }, 1, bulletin.Complained, "new", 1},
@@ -323,7 +323,14 @@ func TestConfirmSubscription(t *testing.T) {
 			{"wrong secret, expired", func(e string) { request(t, st, e, "A", subT0) }, func(bulletin.Subscriber) string { return bulletin.NewSecret() }, subT0.Add(30 * 24 * time.Hour), bulletin.ConfirmInvalid, bulletin.Pending},
 			{"the unsubscribe secret", func(e string) { request(t, st, e, "A", subT0) }, func(s bulletin.Subscriber) string { return s.UnsubscribeSecret }, now, bulletin.ConfirmInvalid, bulletin.Pending},
 			{"empty secret", func(e string) { request(t, st, e, "A", subT0) }, func(bulletin.Subscriber) string { return "" }, now, bulletin.ConfirmInvalid, bulletin.Pending},
-			{"subscribed already, secret gone", func(e string) { subscribed(t, st, e, subT0) }, func(bulletin.Subscriber) string { return bulletin.NewSecret() }, now, bulletin.AlreadyConfirmed, bulletin.Subscribed},
+			{"subscribed already, another secret", func(e string) { subscribed(t, st, e, subT0) }, func(bulletin.Subscriber) string { return bulletin.NewSecret() }, now, bulletin.ConfirmInvalid, bulletin.Subscribed},
+			{"confirmed already, the same link", func(e string) {
+				request(t, st, e, "A", subT0)
+				s := mustSubscriber(t, st, e)
+				if res, err := st.ConfirmSubscription(ctx, s.ID, s.ConfirmSecret, subT0); res != bulletin.Confirmed || err != nil {
+					t.Fatalf("first ConfirmSubscription = %v, %v", res, err)
+				}
+			}, confirmSecret, subT0.Add(30 * 24 * time.Hour), bulletin.AlreadyConfirmed, bulletin.Subscribed},
 			{"unsubscribed, no request", func(e string) { suppressed(t, st, e, bulletin.Unsubscribed, subT0) }, func(bulletin.Subscriber) string { return bulletin.NewSecret() }, now, bulletin.ConfirmInvalid, bulletin.Unsubscribed},
 			{"bounced, asked again", func(e string) {
 				suppressed(t, st, e, bulletin.Bounced, subT0)
@@ -365,8 +372,8 @@ func TestConfirmSubscription(t *testing.T) {
 				if after.Consent == nil || !after.Consent.At.Equal(wantConsent.At) || after.Consent.Source != wantConsent.Source || after.Consent.TextVersion != wantConsent.TextVersion || after.Consent.ListSource != "" {
 					t.Errorf("consent after ConfirmSubscription(%s) = %+v; want %+v", tc.name, after.Consent, wantConsent)
 				}
-				if !after.ChangedAt.Equal(tc.at) || after.ConfirmSecret != "" || !after.ConfirmExpires.IsZero() || len(after.SoftBounces) != 0 || after.UnsubscribeSecret != before.UnsubscribeSecret {
-					t.Errorf("after ConfirmSubscription(%s): %+v; want changed now, no confirmation secret or soft bounces, the unsubscribe secret kept", tc.name, after)
+				if !after.ChangedAt.Equal(tc.at) || after.ConfirmSecret != before.ConfirmSecret || len(after.SoftBounces) != 0 || after.UnsubscribeSecret != before.UnsubscribeSecret {
+					t.Errorf("after ConfirmSubscription(%s): %+v; want changed now, no soft bounces, the secrets kept (a second click shows they are subscribed)", tc.name, after)
 				}
 				if !inSubscribedIndex(t, db, table, after.ID) {
 					t.Errorf("%s: not in the subscribed index after confirming", tc.name)
@@ -665,11 +672,11 @@ func TestImportSubscribers(t *testing.T) {
 			if got := inSubscribedIndex(t, db, table, sub.ID); got != (tc.state == bulletin.Subscribed) {
 				t.Errorf("after import, %s: in the subscribed index = %v; want %v", tc.email, got, tc.state == bulletin.Subscribed)
 			}
-			if tc.imported && (sub.ConfirmSecret != "" || !bulletin.ValidID(sub.UnsubscribeSecret) || !sub.ChangedAt.Equal(now)) {
-				t.Errorf("after import, %s: %+v; want no confirmation secret, an unsubscribe secret, changed now", tc.email, sub)
+			if tc.imported && (!bulletin.ValidID(sub.UnsubscribeSecret) || !sub.ChangedAt.Equal(now)) {
+				t.Errorf("after import, %s: %+v; want an unsubscribe secret, changed now", tc.email, sub)
 			}
 		}
-		if sub := mustSubscriber(t, st, "pending@example.org"); sub.ID != pending.ID || sub.UnsubscribeSecret != pending.UnsubscribeSecret {
+		if sub := mustSubscriber(t, st, "pending@example.org"); sub.ID != pending.ID || sub.UnsubscribeSecret != pending.UnsubscribeSecret || sub.ConfirmSecret != pending.ConfirmSecret {
 			t.Errorf("the pending subscriber became %s (secret changed: %v); want the same record", sub.ID, sub.UnsubscribeSecret != pending.UnsubscribeSecret)
 		}
 		// The pending one's link now finds it subscribed already.
