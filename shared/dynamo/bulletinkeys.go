@@ -23,8 +23,10 @@ import (
 //
 // An issue's gsi2 keys are changed, never removed, and attributes that end (an attended
 // recipient's address, name and token; an ended lease's owner) are set to NULL rather than
-// removed: the embedded DynamoDB (minidyn) loses index entries when an item leaves an index
-// and comes back, and ignores REMOVE of a top-level attribute in UpdateItem. An ended lease
+// removed: a choice made when the embedded DynamoDB (minidyn) lost index entries of items
+// that left an index and came back, and ignored REMOVE of a top-level attribute; the local
+// stack's wrapper (infra/localstack/dynamoserver) now handles both, and the layout, right on
+// any server, stays. An ended lease
 // is lease_owner NULL and lease_until the zero time, so that anyone may take it at once.
 
 func subscriberPK(id string) string { return "SUB#" + id }

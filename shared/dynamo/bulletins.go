@@ -119,8 +119,8 @@ func dueSortKey(sendAt time.Time, id string) string    { return timeKey(sendAt) 
 func sentSortKey(finished time.Time, id string) string { return timeKey(finished) + "#" + id }
 
 // bulletinDraftIndex is gsi2's partition of draft issues, which nothing reads: a draft
-// stays in gsi2 under it rather than leaving the index, because the embedded server
-// (minidyn) loses an item from an index when it comes back to it with another key.
+// stays in gsi2 under it rather than leaving the index (written when the embedded server lost
+// an item that came back to an index with another key; its wrapper now keeps it).
 const bulletinDraftIndex = "BULLETIN_DRAFT"
 
 // newIssueItem encodes iss as uploaded at under key, not yet started: listed in gsi1
@@ -208,8 +208,8 @@ func (s *Store) issue(ctx context.Context, id string) (it issueItem, ok bool, er
 // request's. A Ready issue is put in gsi2's BULLETIN_DUE at its SendAt.
 //
 // An issue stored before is updated rather than put again, and the import record comes
-// first in the transaction, because the embedded server (minidyn) loses an item from an
-// index when a PutItem changes its key there (a new send_at); an UpdateItem moves it.
+// first in the transaction (written when the embedded server lost an item from an index when a
+// PutItem changed its key there; its wrapper now keeps it).
 func (s *Store) PutIssue(ctx context.Context, iss bulletin.Issue, key string, at time.Time, rep imports.Report) (stored bool, err error) {
 	if iss.ID == "" {
 		return false, errors.New("put issue: no ID")
@@ -495,8 +495,9 @@ func heldBy(owner string) expression.ConditionBuilder {
 	return leaseOwner.Equal(expression.Value(owner))
 }
 
-// absent is the value (NULL) of an attribute that goes: every reader takes NULL as absent,
-// and the embedded minidyn ignores REMOVE of a top-level attribute (as events.go notes).
+// absent is the value (NULL) of an attribute that goes: every reader takes NULL as absent
+// (chosen when the embedded server ignored REMOVE of a top-level attribute, as events.go
+// notes).
 var absent = expression.Value(&types.AttributeValueMemberNULL{Value: true})
 
 // endLease adds to up the end of the lease: no owner, and an end long past (so that the

@@ -239,8 +239,8 @@ func (s *Store) stateUpdate(old, updated event.Event) (*types.Update, error) {
 		up = up.Set(expression.Name(name), expression.Value(next[name]))
 	}
 	// An attribute that goes (the last theme, the last ticket limit) is set to NULL, which
-	// every reader takes as absent: the embedded minidyn ignores REMOVE of a top-level
-	// attribute (it removes nested ones).
+	// every reader takes as absent (chosen when the embedded server ignored REMOVE of a
+	// top-level attribute; its wrapper now applies REMOVE).
 	null := &types.AttributeValueMemberNULL{Value: true}
 	for _, name := range slices.Sorted(maps.Keys(prev)) {
 		if _, kept := next[name]; !kept && !slices.Contains(eventCounters, name) {

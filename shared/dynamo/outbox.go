@@ -296,8 +296,8 @@ func (s *Store) MarkMailUncertain(ctx context.Context, id string, now time.Time)
 // doneMail returns the Put, on condition cond, of the final record of m, which leaves the
 // outbox for good (sent, failed, uncertain): m without its body and recipients (personal
 // data nothing needs any more) and without gsi2 keys. A whole-record Put rather than an
-// UpdateItem with REMOVE, because the embedded minidyn ignores REMOVE of a top-level
-// attribute, and a gsi2 key cannot be set to NULL instead. Only the outbox writes a mail's
+// UpdateItem with REMOVE (chosen when the embedded server ignored REMOVE of a top-level
+// attribute; a gsi2 key cannot be set to NULL instead). Only the outbox writes a mail's
 // record, and m must be the record as read (ClaimMail, MailByID): the condition also requires
 // its created_at, so that a Mail made up by a caller cannot overwrite a record.
 func (s *Store) doneMail(m mail.Mail, cond expression.ConditionBuilder) (*types.Put, error) {

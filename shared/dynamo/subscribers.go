@@ -19,8 +19,8 @@ package dynamo
 // creates it and the other reads what it created. Every later write of SUB# is a Put of the
 // whole record on condition that its version is the one read (an optimistic lock): a writer
 // that loses reads again and decides again, a few times, then gives up with an error. A
-// whole-record Put rather than UpdateItem because the embedded minidyn ignores REMOVE of a
-// top-level attribute, and the gsi2 keys must go when a subscriber leaves Subscribed.
+// whole-record Put rather than UpdateItem, because the gsi2 keys must go when a subscriber
+// leaves Subscribed (chosen when the embedded server ignored REMOVE of a top-level attribute).
 
 import (
 	"context"
@@ -793,8 +793,8 @@ func (s *Store) importOne(ctx context.Context, r bulletin.ImportRow, source stri
 
 // batchGetByPK reads the items with keys, strongly consistent, importBatch keys to a
 // BatchGetItem (unprocessed keys again, with backoff), and returns them by pk. A server
-// that does not implement BatchGetItem (the embedded minidyn answers
-// UnknownOperationException) is read with a GetItem per key instead.
+// that does not implement BatchGetItem (answering UnknownOperationException, as the embedded
+// server did before its wrapper had BatchGetItem) is read with a GetItem per key instead.
 func (s *Store) batchGetByPK(ctx context.Context, keys []map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	got := make(map[string]map[string]types.AttributeValue, len(keys))
 	add := func(item map[string]types.AttributeValue) {
