@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -166,28 +165,9 @@ type StaffIssuesPage struct {
 }
 
 func (a *staffAPI) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	params, err := httpapi.Query(req)
+	limit, cursor, err := httpapi.LimitCursor(req, "GET /staff/bulletins")
 	if err != nil {
 		return httpapi.Response{}, err
-	}
-	limit, cursor := 50, ""
-	for key, vals := range params {
-		v := ""
-		if len(vals) > 0 {
-			v = strings.TrimSpace(vals[len(vals)-1])
-		}
-		switch key {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return httpapi.Response{}, apperr.Errorf(apperr.Invalid, "limit must be between 1 and 100")
-			}
-			limit = n
-		case "cursor":
-			cursor = v
-		default:
-			return httpapi.Response{}, apperr.Errorf(apperr.Invalid, "unknown parameter %s; GET /staff/bulletins takes limit and cursor", quote(key))
-		}
 	}
 	iss, next, err := a.Store.Issues(ctx, limit, cursor)
 	if err != nil {

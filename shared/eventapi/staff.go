@@ -145,28 +145,9 @@ type StaffEventsPage struct {
 }
 
 func (a *staffAPI) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	params, err := httpapi.Query(req)
+	limit, cursor, err := httpapi.LimitCursor(req, "GET /staff/events")
 	if err != nil {
 		return httpapi.Response{}, err
-	}
-	limit, cursor := 50, ""
-	for key, vals := range params {
-		v := ""
-		if len(vals) > 0 {
-			v = strings.TrimSpace(vals[len(vals)-1])
-		}
-		switch key {
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return httpapi.Response{}, apperr.Errorf(apperr.Invalid, "limit must be between 1 and 100")
-			}
-			limit = n
-		case "cursor":
-			cursor = v
-		default:
-			return httpapi.Response{}, apperr.Errorf(apperr.Invalid, "unknown parameter %s; GET /staff/events takes limit and cursor", quote(key))
-		}
 	}
 	events, next, err := a.Store.StaffEvents(ctx, limit, cursor)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"sectorhub/shared/apperr"
@@ -90,6 +91,31 @@ func TestCachedJSON(t *testing.T) {
 		}
 		if resp.Headers["ETag"] != etag {
 			t.Errorf("%s: ETag = %q; want %q", tc.name, resp.Headers["ETag"], etag)
+		}
+	}
+}
+
+func TestLimitCursor(t *testing.T) {
+	for _, c := range []struct {
+		name, query string
+		limit       int
+		cursor      string
+		err         string
+	}{
+		{"none", "", httpapi.DefaultLimit, "", ""},
+		{"both", "limit=7&cursor=abc", 7, "abc", ""},
+		{"last of repeated", "limit=7&limit=9", 9, "", ""},
+		{"limit 0", "limit=0", 0, "", "limit must be between 1 and 100"},
+		{"limit too big", "limit=101", 0, "", "limit must be between 1 and 100"},
+		{"limit not a number", "limit=ten", 0, "", "limit must be between 1 and 100"},
+		{"unknown", "sort=price", 0, "", `unknown parameter "sort"; GET /staff/things takes limit and cursor`},
+	} {
+		limit, cursor, err := httpapi.LimitCursor(httpapi.Request{RawQueryString: c.query}, "GET /staff/things")
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: LimitCursor(%q) = %v; want an error with %q", c.name, c.query, err, c.err)
+		case c.err == "" && (err != nil || limit != c.limit || cursor != c.cursor):
+			t.Errorf("%s: LimitCursor(%q) = %d, %q, %v; want %d, %q", c.name, c.query, limit, cursor, err, c.limit, c.cursor)
 		}
 	}
 }
