@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +44,7 @@ func TestBulletinDispatchCrash(t *testing.T) {
 func dispatchCrash(t *testing.T, endpoint string) {
 	began := time.Now()
 	reports := &reportList{}
-	clock := &manualClock{now: time.Now()}
+	clock := localstack.NewManualClock(time.Now())
 	bs := newBulletinStack(t, startScheduledStack(t, endpoint, reports, clock))
 	bs.dispatch(t, `{}`) // the seed's ready issue, sent now, so that the crash's issue goes alone
 
@@ -68,7 +67,7 @@ func dispatchCrash(t *testing.T, endpoint string) {
 	weekly := bs.weeklySchedule(t)
 	t.Logf("setup took %v; firing %s (%s) as at %s", time.Since(began).Round(100*time.Millisecond), weekly.EventID, weekly.Expression, weekly.Next.Format(time.RFC3339))
 	sendBegan := time.Now()
-	clock.set(weekly.Next) // EventBridge Scheduler invokes the function, asynchronously
+	clock.Set(weekly.Next) // EventBridge Scheduler invokes the function, asynchronously
 
 	for bs.outboxTotal(t)-base < crashAfter {
 		if time.Since(sendBegan) > 2*time.Minute {
@@ -241,53 +240,4 @@ func startScheduledStack(t *testing.T, endpoint string, reports *reportList, clo
 		}
 	})
 	return st
-}
-
-// manualClock is a localstack.Clock that the test moves on by hand: the schedules fire only
-// when it reaches their time.
-type manualClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []clockWaiter
-}
-
-type clockWaiter struct {
-	at      time.Time
-	reached chan struct{}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) At(t time.Time) (<-chan struct{}, func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan struct{})
-	if !t.After(c.now) {
-		close(ch)
-		return ch, func() {}
-	}
-	c.waiters = append(c.waiters, clockWaiter{t, ch})
-	return ch, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.waiters = slices.DeleteFunc(c.waiters, func(w clockWaiter) bool { return w.reached == ch })
-	}
-}
-
-// set moves the clock to t, waking what waits for a time up to t.
-func (c *manualClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-	c.waiters = slices.DeleteFunc(c.waiters, func(w clockWaiter) bool {
-		if w.at.After(t) {
-			return false
-		}
-		close(w.reached)
-		return true
-	})
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,54 +14,6 @@ import (
 
 	"sectorhub/infra/testenv"
 )
-
-// fakeClock is a Clock the test moves on by hand.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
-
-type fakeWaiter struct {
-	at      time.Time
-	reached chan struct{}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) At(t time.Time) (<-chan struct{}, func()) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan struct{})
-	if !t.After(c.now) {
-		close(ch)
-		return ch, func() {}
-	}
-	c.waiters = append(c.waiters, fakeWaiter{t, ch})
-	return ch, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.waiters = slices.DeleteFunc(c.waiters, func(w fakeWaiter) bool { return w.reached == ch })
-	}
-}
-
-// set moves the clock to t, waking everything waiting for a time up to t.
-func (c *fakeClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-	c.waiters = slices.DeleteFunc(c.waiters, func(w fakeWaiter) bool {
-		if w.at.After(t) {
-			return false
-		}
-		close(w.reached)
-		return true
-	})
-}
 
 // scheduledEvents returns the events ManualFunction recorded under seen/schedules/ once there
 // are want of them (the test's timeout bounds the wait), after every invocation has finished.
@@ -120,7 +71,7 @@ func describe(ev map[string]any) string {
 func TestSchedulesFireOnTheirTimetable(t *testing.T) {
 	// Saturday 28 March 2026, 08:59:30 in London (GMT); the clocks go forward that night.
 	t0 := time.Date(2026, 3, 28, 8, 59, 30, 0, time.UTC)
-	clock := &fakeClock{now: t0}
+	clock := NewManualClock(t0)
 	opts := testOptions(t)
 	opts.Schedules, opts.Clock = true, clock
 	st := startStack(t, opts)
@@ -168,7 +119,7 @@ func TestSchedulesFireOnTheirTimetable(t *testing.T) {
 			`aws.events 2026-04-04T08:59:30Z {"detail":{},"resources":["` + weeklyARN + `"]}`}},
 	}
 	for _, step := range steps {
-		clock.set(step.to)
+		clock.Set(step.to)
 		evs := scheduledEvents(t, st, len(step.want))
 		var got []string
 		for _, ev := range evs {
