@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"sectorhub/infra/localstack"
-	"sectorhub/infra/localstack/lambdart"
-	"sectorhub/infra/testenv"
 	"sectorhub/shared/bulletin"
 )
 
@@ -208,36 +206,7 @@ func (bs *bulletinStack) weeklySchedule(t *testing.T) localstack.ScheduleInfo {
 // and failed asynchronous invocations retried after crashRetryDelay.
 func startScheduledStack(t *testing.T, endpoint string, reports *reportList, clock localstack.Clock) *localstack.Stack {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var log testenv.Buffer
-	st, err := localstack.Start(ctx, localstack.Options{
-		Root:         testenv.RepoRoot(t),
-		Addr:         "127.0.0.1:0",
-		S3Addr:       "127.0.0.1:0",
-		SESAddr:      "127.0.0.1:0",
-		Seed:         true,
-		TablePrefix:  fmt.Sprintf("e2e-%d-", time.Now().UnixNano()),
-		StaffKeyPath: t.TempDir() + "/staff.pem",
-		BuildDir:     buildDir,
-
-		DynamoDBEndpoint: endpoint,
-		Log:              &log,
-		OnReport:         func(r lambdart.Report) { reports.add(r) },
-		AsyncRetryDelay:  crashRetryDelay,
-		Schedules:        true,
-		Clock:            clock,
+	return startStackReporting(t, endpoint, reports, func(o *localstack.Options) {
+		o.AsyncRetryDelay, o.Schedules, o.Clock = crashRetryDelay, true, clock
 	})
-	if err != nil {
-		t.Fatalf("localstack.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("stack log:\n%s", log.String())
-		}
-	})
-	return st
 }

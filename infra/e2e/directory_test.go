@@ -42,8 +42,9 @@ func startStack(t *testing.T, endpoint string) *localstack.Stack {
 }
 
 // startStackReporting is startStack with the invocation reports collected, if reports is not
-// nil: a retry is one more report under the same request ID.
-func startStackReporting(t *testing.T, endpoint string, reports *reportList) *localstack.Stack {
+// nil (a retry is one more report under the same request ID), and the options changed by
+// each of opts.
+func startStackReporting(t *testing.T, endpoint string, reports *reportList, opts ...func(*localstack.Options)) *localstack.Stack {
 	t.Helper()
 	var onReport func(lambdart.Report)
 	if reports != nil {
@@ -52,7 +53,7 @@ func startStackReporting(t *testing.T, endpoint string, reports *reportList) *lo
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var log testenv.Buffer
-	st, err := localstack.Start(ctx, localstack.Options{
+	o := localstack.Options{
 		Root:         testenv.RepoRoot(t),
 		Addr:         "127.0.0.1:0",
 		S3Addr:       "127.0.0.1:0",
@@ -65,7 +66,11 @@ func startStackReporting(t *testing.T, endpoint string, reports *reportList) *lo
 		DynamoDBEndpoint: endpoint,
 		Log:              &log,
 		OnReport:         onReport,
-	})
+	}
+	for _, set := range opts {
+		set(&o)
+	}
+	st, err := localstack.Start(ctx, o)
 	if err != nil {
 		t.Fatalf("localstack.Start: %v", err)
 	}
