@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	netmail "net/mail"
-	"regexp"
 	"strings"
 	"time"
 
@@ -94,12 +93,20 @@ type recipient struct {
 	EmailAddress string `json:"emailAddress"`
 }
 
-// word is a value short and plain enough to name in a message (a type from SES, never an
-// address); messageID is the shape of SES's message IDs.
-var (
-	word      = regexp.MustCompile(`^[A-Za-z][A-Za-z ]{0,39}$`)
-	messageID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,99}$`)
-)
+// isWord reports whether s is short and plain enough to name in a message (a type from SES,
+// never an address): a letter, then up to 39 letters and spaces. isMessageID reports whether
+// s has the shape of SES's message IDs: a letter or digit, then up to 99 of them and hyphens.
+// (Hand-written rather than regular expressions, which would be compiled at every cold start.)
+func isWord(s string) bool {
+	return len(s) >= 1 && len(s) <= 40 && isLetter(s[0]) && !strings.ContainsFunc(s, func(r rune) bool { return !(r < 128 && isLetter(byte(r)) || r == ' ') })
+}
+
+func isMessageID(s string) bool {
+	return len(s) >= 1 && len(s) <= 100 && isAlnum(s[0]) && !strings.ContainsFunc(s, func(r rune) bool { return !(r < 128 && isAlnum(byte(r)) || r == '-') })
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isAlnum(c byte) bool  { return isLetter(c) || '0' <= c && c <= '9' }
 
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
@@ -127,7 +134,7 @@ func Parse(message string) (Notice, error) {
 	default:
 		return Notice{}, malformed("neither eventType nor notificationType is given")
 	}
-	if raw.Mail != nil && messageID.MatchString(raw.Mail.MessageID) {
+	if raw.Mail != nil && isMessageID(raw.Mail.MessageID) {
 		n.MessageID = raw.Mail.MessageID
 	}
 	var (
@@ -145,7 +152,7 @@ func Parse(message string) (Notice, error) {
 			n.Action = Suppress
 		case strings.EqualFold(n.BounceType, "Transient"), strings.EqualFold(n.BounceType, "Undetermined"):
 			n.Action = SoftBounce
-		case word.MatchString(n.BounceType):
+		case isWord(n.BounceType):
 			return Notice{}, malformed("unknown bounceType %q", n.BounceType)
 		default:
 			return Notice{}, malformed("a Bounce without a bounceType")
@@ -158,7 +165,7 @@ func Parse(message string) (Notice, error) {
 		n.Action = Complain
 		recipients, at = raw.Complaint.ComplainedRecipients, raw.Complaint.Timestamp
 	default:
-		if !word.MatchString(n.Type) {
+		if !isWord(n.Type) {
 			return Notice{}, malformed("the notice's type is not a word")
 		}
 		return n, nil // another kind of notice: nothing to do
