@@ -776,7 +776,10 @@ func (s *Store) QueuedRecipients(ctx context.Context, id, cursor string, limit i
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 		if len(out.Items) < int(*in.Limit)/2 {
-			evaluate *= 4 // mostly attended to already: read further at once
+			// Mostly attended to already: read further at once, up to a page of
+			// maxQueuedPage (growing without that bound, it overflowed after some 30 sparse
+			// pages of a 50,000-recipient issue).
+			evaluate = min(evaluate*4, maxQueuedPage)
 		}
 	}
 }
