@@ -127,7 +127,8 @@ func bulletinBenchmarks(ctx context.Context, w io.Writer, tpl *samtemplate.Templ
 			return fmt.Errorf("dispatch of %d at %d/s: %w", run.subscribers, run.rate, err)
 		}
 		rows = append(rows, row)
-		fmt.Fprintf(w, "done: %d subscribers at %d/s in %v\n", run.subscribers, run.rate, row.took.Round(time.Second))
+		fmt.Fprintf(w, "done: %d subscribers at %d/s: sent %d in %v, %.3f of the rate, %d throttled, %d duplicates, %d missing\n",
+			run.subscribers, run.rate, row.sent, row.took.Round(time.Second), row.achieved/float64(run.rate), row.progress.Throttled, row.duplicates, row.missing)
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "subscribers\tallowed/s\timport\tsend time\tsent\tachieved/s\tachieved/allowed\tthrottled (retried)\tduplicates\tmissing\tuncertain\tfailed\tDynamoDB requests/recipient\tpeak memory\tinvocations")
