@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"sectorhub/shared/event"
-	"sectorhub/shared/frontmatter"
 	"sectorhub/shared/imports"
 )
 
@@ -95,7 +94,7 @@ func ParseSubscribers(data []byte, now time.Time) SubscribersResult {
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:frontmatter.InvalidUTF8(data)], []byte("\n"))
+		line := imports.InvalidUTF8Line(data)
 		p.add(line, "", "the file is not UTF-8 text (line %d): save it as \"CSV UTF-8 (Comma delimited)\"", line)
 		return p.result()
 	}

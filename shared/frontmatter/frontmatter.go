@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -64,19 +63,6 @@ func ErrorLine(err error) (int, string) {
 		}
 	}
 	return 0, msg
-}
-
-// InvalidUTF8 returns the offset of the first byte of data that is not valid UTF-8 (len(data)
-// when there is none).
-func InvalidUTF8(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(data)
 }
 
 // Offset is what to add to a line of the front matter's YAML to get the file's line: the

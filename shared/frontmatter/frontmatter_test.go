@@ -46,17 +46,6 @@ func TestDecodeAndErrorLine(t *testing.T) {
 	}
 }
 
-func TestInvalidUTF8(t *testing.T) {
-	for _, tc := range []struct {
-		data string
-		want int
-	}{{"", 0}, {"héllo", 6}, {"ok\xffno", 2}} {
-		if got := InvalidUTF8([]byte(tc.data)); got != tc.want {
-			t.Errorf("InvalidUTF8(%q) = %d; want %d", tc.data, got, tc.want)
-		}
-	}
-}
-
 // TestFieldsColonHint: a value with ": " in it, the commonest mistake, is reported on its
 // line with the advice to quote it.
 func TestFieldsColonHint(t *testing.T) {

@@ -5,10 +5,12 @@
 package imports
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"time"
+	"unicode/utf8"
 )
 
 // Status is where an import stands.
@@ -120,3 +122,17 @@ func ID(bucket, key, versionID, etag string, removed bool) string {
 
 // ReportKey is where the report of an upload is written in the bucket.
 func ReportKey(key string) string { return "reports/" + key + ".json" }
+
+// InvalidUTF8Line returns the line (from 1) of the first byte of an upload that is not valid
+// UTF-8, for its problem; 0 when the whole upload is valid. (Here, with the reports, rather
+// than with the front-matter reader, so that parsers of plain text do not link YAML.)
+func InvalidUTF8Line(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return 1 + bytes.Count(data[:i], []byte("\n"))
+		}
+		i += size
+	}
+	return 0
+}

@@ -70,7 +70,7 @@ func Parse(slug string, data []byte) Result {
 	r.Document.Slug = slug
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if !utf8.Valid(data) {
-		line := 1 + bytes.Count(data[:frontmatter.InvalidUTF8(data)], []byte("\n"))
+		line := imports.InvalidUTF8Line(data)
 		r.problem(line, "", "the file is not UTF-8 text (line %d): save it as UTF-8", line)
 		return r
 	}
