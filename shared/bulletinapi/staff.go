@@ -82,12 +82,6 @@ func NewStaff(d StaffDeps) *httpapi.Router {
 	return r
 }
 
-func staffJSON(status int, v any) httpapi.Response {
-	r := httpapi.JSON(status, v)
-	r.Headers["Cache-Control"] = "private, no-store"
-	return r
-}
-
 // StaffDispatch is an issue's dispatch as staff see it: its state ("not_started",
 // "preparing", "sending" or "sent"), when it started and finished, and its progress
 // (recipients, sent, remaining, suppressed, failed, uncertain, throttled).
@@ -177,7 +171,7 @@ func (a *staffAPI) list(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	for _, is := range iss {
 		page.Items = append(page.Items, staffIssue(is))
 	}
-	return staffJSON(http.StatusOK, page), nil
+	return httpapi.PrivateJSON(http.StatusOK, page), nil
 }
 
 func (a *staffAPI) issueByID(ctx context.Context, id string) (bulletin.StoredIssue, error) {
@@ -216,7 +210,7 @@ func (a *staffAPI) get(ctx context.Context, req httpapi.Request) (httpapi.Respon
 	if ok {
 		d.Rendered = &RenderedDetail{Subject: r.Subject, Events: r.Events, CaseStudies: r.CaseStudies, RenderedAt: inZone(r.RenderedAt, london())}
 	}
-	return staffJSON(http.StatusOK, d), nil
+	return httpapi.PrivateJSON(http.StatusOK, d), nil
 }
 
 // parseTestSend validates the body of a test send, {"email": "…"}, as a booking's address.
@@ -308,5 +302,5 @@ func (a *staffAPI) testSend(ctx context.Context, req httpapi.Request) (httpapi.R
 		status = "failed"
 	}
 	a.Log.InfoContext(ctx, "bulletin test sent", "issue", iss.ID, "mail", m.ID, "status", status)
-	return staffJSON(http.StatusAccepted, TestSendResponse{Status: status, MailID: m.ID}), nil
+	return httpapi.PrivateJSON(http.StatusAccepted, TestSendResponse{Status: status, MailID: m.ID}), nil
 }

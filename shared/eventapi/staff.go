@@ -76,12 +76,6 @@ func NewStaff(d StaffDeps) *httpapi.Router {
 	return r
 }
 
-func staffJSON(status int, v any) httpapi.Response {
-	r := httpapi.JSON(status, v)
-	r.Headers["Cache-Control"] = "private, no-store"
-	return r
-}
-
 // StaffEvent is an event as staff see it: everything, in its own time zone.
 type StaffEvent struct {
 	event.Event
@@ -133,7 +127,7 @@ func (a *staffAPI) create(ctx context.Context, req httpapi.Request) (httpapi.Res
 		return httpapi.Response{}, err
 	}
 	a.Log.InfoContext(ctx, "event created", "event", ev.ID, "status", ev.Status)
-	resp := staffJSON(http.StatusCreated, a.staffEvent(ev))
+	resp := httpapi.PrivateJSON(http.StatusCreated, a.staffEvent(ev))
 	resp.Headers["Location"] = "/staff/events/" + ev.ID
 	return resp, nil
 }
@@ -157,7 +151,7 @@ func (a *staffAPI) list(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	for _, ev := range events {
 		page.Items = append(page.Items, a.staffEvent(ev))
 	}
-	return staffJSON(http.StatusOK, page), nil
+	return httpapi.PrivateJSON(http.StatusOK, page), nil
 }
 
 func (a *staffAPI) eventByID(ctx context.Context, id string) (event.Event, error) {
@@ -180,7 +174,7 @@ func (a *staffAPI) get(ctx context.Context, req httpapi.Request) (httpapi.Respon
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return staffJSON(http.StatusOK, a.staffEvent(ev)), nil
+	return httpapi.PrivateJSON(http.StatusOK, a.staffEvent(ev)), nil
 }
 
 func (a *staffAPI) patch(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -239,7 +233,7 @@ func (a *staffAPI) patch(ctx context.Context, req httpapi.Request) (httpapi.Resp
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return staffJSON(http.StatusOK, a.staffEvent(fresh)), nil
+	return httpapi.PrivateJSON(http.StatusOK, a.staffEvent(fresh)), nil
 }
 
 // CancelResponse is the body of POST /staff/events/{id}/cancel.
@@ -289,7 +283,7 @@ func (a *staffAPI) cancel(ctx context.Context, req httpapi.Request) (httpapi.Res
 		return httpapi.Response{}, err
 	}
 	a.Log.InfoContext(ctx, "event cancelled", "event", ev.ID, "changed", changed, "mails", len(ids))
-	return staffJSON(http.StatusOK, CancelResponse{Event: a.staffEvent(ev), MailsQueued: len(ids)}), nil
+	return httpapi.PrivateJSON(http.StatusOK, CancelResponse{Event: a.staffEvent(ev), MailsQueued: len(ids)}), nil
 }
 
 // StaffBooking is one row of the bookings export: the JSON items and the CSV rows carry the
@@ -390,7 +384,7 @@ func (a *staffAPI) bookings(ctx context.Context, req httpapi.Request) (httpapi.R
 		page.Items = append(page.Items, staffBooking(&ev, b))
 	}
 	if format == "json" {
-		return staffJSON(http.StatusOK, page), nil
+		return httpapi.PrivateJSON(http.StatusOK, page), nil
 	}
 	body, err := bookingsCSV(page.Items)
 	if err != nil {

@@ -46,3 +46,11 @@ func LimitCursor(req Request, route string) (limit int, cursor string, err error
 	}
 	return limit, cursor, nil
 }
+
+// PrivateJSON is JSON for a response meant for one signed-in member of staff: never kept by a
+// shared cache or the browser (Cache-Control: private, no-store).
+func PrivateJSON(status int, v any) Response {
+	r := JSON(status, v)
+	r.Headers["Cache-Control"] = "private, no-store"
+	return r
+}

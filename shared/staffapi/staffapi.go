@@ -60,9 +60,7 @@ func getImport(ctx context.Context, store Store, req httpapi.Request) (httpapi.R
 	if !ok {
 		return httpapi.Response{}, apperr.Errorf(apperr.NotFound, "no import %q", id)
 	}
-	resp := httpapi.JSON(200, rep)
-	resp.Headers["Cache-Control"] = "private, no-store"
-	return resp, nil
+	return httpapi.PrivateJSON(200, rep), nil
 }
 
 // validImportID reports whether id could name an import (imports.ID is 20 hex digits); others
@@ -117,9 +115,7 @@ func listImports(ctx context.Context, store Store, req httpapi.Request) (httpapi
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	resp := httpapi.JSON(200, ImportsPage{Items: reps, NextCursor: next})
-	resp.Headers["Cache-Control"] = "private, no-store"
-	return resp, nil
+	return httpapi.PrivateJSON(200, ImportsPage{Items: reps, NextCursor: next}), nil
 }
 
 // validKind reports whether v could be a kind's name: lower-case letters and "-", as kinds

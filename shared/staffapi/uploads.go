@@ -126,16 +126,14 @@ func createUpload(ctx context.Context, up Uploads, req httpapi.Request) (httpapi
 			headers[strings.ToLower(name)] = values[0]
 		}
 	}
-	resp := httpapi.JSON(http.StatusOK, UploadURL{
+	return httpapi.PrivateJSON(http.StatusOK, UploadURL{
 		URL:       signed.URL,
 		Method:    signed.Method,
 		Headers:   headers,
 		ExpiresAt: signed.ExpiresAt.UTC(),
 		Key:       key,
 		Bucket:    up.Bucket,
-	})
-	resp.Headers["Cache-Control"] = "private, no-store"
-	return resp, nil
+	}), nil
 }
 
 // decodeProblem names what is wrong with a body that is a JSON object but not {"key": "..."}.
