@@ -36,7 +36,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"sectorhub/shared/bulletin"
 	"sectorhub/shared/mail"
@@ -792,9 +791,7 @@ func (s *Store) importOne(ctx context.Context, r bulletin.ImportRow, source stri
 }
 
 // batchGetByPK reads the items with keys, strongly consistent, importBatch keys to a
-// BatchGetItem (unprocessed keys again, with backoff), and returns them by pk. A server
-// that does not implement BatchGetItem (answering UnknownOperationException, as the embedded
-// server did before its wrapper had BatchGetItem) is read with a GetItem per key instead.
+// BatchGetItem (unprocessed keys again, with backoff), and returns them by pk.
 func (s *Store) batchGetByPK(ctx context.Context, keys []map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	got := make(map[string]map[string]types.AttributeValue, len(keys))
 	add := func(item map[string]types.AttributeValue) {
@@ -816,18 +813,6 @@ func (s *Store) batchGetByPK(ctx context.Context, keys []map[string]types.Attrib
 				}
 			}
 			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
-			if apiErr, ok := errors.AsType[smithy.APIError](err); ok && apiErr.ErrorCode() == "UnknownOperationException" {
-				for _, k := range pending[s.table].Keys {
-					item, err := s.getItem(ctx, k["pk"].(*types.AttributeValueMemberS).Value, k["sk"].(*types.AttributeValueMemberS).Value)
-					if err != nil {
-						return nil, err
-					}
-					if item != nil {
-						add(item)
-					}
-				}
-				break
-			}
 			if err != nil {
 				return nil, fmt.Errorf("batch get: %w", err)
 			}
