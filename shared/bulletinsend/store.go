@@ -73,9 +73,6 @@ type DispatchStore interface {
 	// sender stopped before recording), dropping their address, name and token, and returns
 	// how many.
 	MarkUncertain(ctx context.Context, id, owner string, now time.Time) (int, error)
-	// AddThrottled adds n to the dispatch's count of SES throttling errors. (The dispatch
-	// records Throttled with the rest of the progress, SetProgress, and does not call it.)
-	AddThrottled(ctx context.Context, id, owner string, n int) error
 	// CountRecipients counts the recipients by status, into bulletin.Progress (Throttled left
 	// zero).
 	CountRecipients(ctx context.Context, id string) (bulletin.Progress, error)

@@ -1019,14 +1019,6 @@ func (s *Store) MarkUncertain(ctx context.Context, id, owner string, now time.Ti
 	return n, nil
 }
 
-// AddThrottled adds n to the dispatch's count of SES throttling errors (UpdateItem ISSUE,
-// SET progress.throttled = progress.throttled + n, on condition of owner's lease).
-func (s *Store) AddThrottled(ctx context.Context, id, owner string, n int) error {
-	throttled := expression.Name("progress.throttled")
-	return s.updateDispatch(ctx, "add throttled", id, owner,
-		expression.Set(throttled, expression.Plus(throttled, expression.Value(n))), nil, nil)
-}
-
 // CountRecipients counts the issue's recipients by status: Query R# projecting the status,
 // strongly consistent, every page (7,040 recipients are a few pages). Remaining counts the
 // queued and the claimed; Throttled is left zero.

@@ -369,7 +369,6 @@ func TestDispatchLease(t *testing.T) {
 			"SaveRendered":    func() error { return st.SaveRendered(ctx, id, "a", bulletin.Rendered{Subject: "x"}) },
 			"AddRecipients":   func() error { return st.AddRecipients(ctx, id, "a", recipientsOf(sids(2))) },
 			"StartSending":    func() error { return st.StartSending(ctx, id, "a", 2) },
-			"AddThrottled":    func() error { return st.AddThrottled(ctx, id, "a", 1) },
 			"SetProgress":     func() error { return st.SetProgress(ctx, id, "a", bulletin.Progress{Sent: 1}) },
 			"MarkUncertain":   func() error { _, err := st.MarkUncertain(ctx, id, "a", now); return err },
 			"FinishDispatch":  func() error { return st.FinishDispatch(ctx, id, "a", bulletin.Progress{}, now) },
@@ -520,15 +519,6 @@ func TestDispatchHappyPath(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(rs) {
 			t.Errorf("QueuedRecipients listed %d recipients, not the %d listed in order with their address, name and token", len(got), n)
-		}
-		if err := st.AddThrottled(ctx, id, owner, 2); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.AddThrottled(ctx, id, owner, 3); err != nil {
-			t.Fatal(err)
-		}
-		if d := mustIssue(t, st, id).Dispatch; d.Progress.Throttled != 5 {
-			t.Errorf("after AddThrottled 2 and 3: throttled %d; want 5", d.Progress.Throttled)
 		}
 		p := mustCount(t, st, id)
 		if want := (bulletin.Progress{Recipients: n, Sent: n - 3, Failed: 3}); p != want {
